@@ -1,0 +1,95 @@
+/*  homecall.c - the server: reads the settings, starts the actors, waits
+    for a signal, stops the actors in reverse order
+
+    Signals are blocked in every thread and taken here with sigwait, so no
+    actor is interrupted in the middle of a system call and CZMQ's own
+    handlers stay out of the way. SIGINT and SIGTERM stop the server (exit
+    0); SIGHUP reopens the log file.
+*/
+#include "common/bus.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "gateway/gateway.h"
+#include "notifier/notifier.h"
+#include "rooms/rooms.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+
+typedef struct {
+    const char *name;
+    zactor_fn *fn;
+    zactor_t *actor;
+} actor_slot_t;
+
+//  Enough descriptors for MAX_CONNECTIONS clients plus our own sockets
+static void
+s_raise_fd_limit (const hc_config_t *cfg)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit))
+        return;
+    rlim_t want = (rlim_t) cfg->max_connections + 256;
+    if (limit.rlim_cur < want) {
+        limit.rlim_cur = want < limit.rlim_max ? want : limit.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+    hc_config_t cfg;
+    char err [512];
+    int rc = hc_config_load (&cfg, argc, argv, NULL, err, sizeof (err));
+    if (rc == 1)
+        return 0;               //  --help or --version
+    if (rc < 0) {
+        fprintf (stderr, "homecall: %s\n", err);
+        return 2;
+    }
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);    //  inherited by actors
+    signal (SIGPIPE, SIG_IGN);
+    zsys_handler_set (NULL);
+    zsys_init ();
+    s_raise_fd_limit (&cfg);
+
+    //  Started in this order, stopped in the reverse one
+    actor_slot_t actors [] = {
+        {"bus", hc_bus_actor, NULL},
+        {"notifier", notifier_actor, NULL},
+        {"rooms", rooms_actor, NULL},
+        {"gateway", gateway_actor, NULL},
+    };
+    size_t actors_n = sizeof (actors) / sizeof (actors [0]);
+    size_t started = 0;
+    int exit_code = 0;
+    for (; started < actors_n; started++) {
+        actors [started].actor = zactor_new (actors [started].fn, &cfg);
+        zstr_send (actors [started].actor, "START");
+        int result = -1;
+        if (zsock_recv (actors [started].actor, "i", &result) || result < 0) {
+            fprintf (stderr, "homecall: the %s actor could not start "
+                             "(see the log above)\n", actors [started].name);
+            started++;
+            exit_code = 1;
+            break;
+        }
+    }
+    if (exit_code == 0) {
+        int signum = 0;
+        while (sigwait (&signals, &signum) == 0 && signum == SIGHUP)
+            zstr_send (actors [1].actor, "REOPEN");
+    }
+    while (started > 0) {
+        started--;
+        zactor_destroy (&actors [started].actor);
+    }
+    zsys_shutdown ();
+    return exit_code;
+}

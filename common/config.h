@@ -1,0 +1,80 @@
+/*  config.h - every setting of the server, from flags, environment and .env
+
+    Precedence: command-line flag, then environment variable, then the .env
+    file in the working directory, then the built-in default. Every option
+    has a flag (--ws-port) and an environment name (WS_PORT); --help lists
+    them all. Bad values are refused with a message naming the option.
+
+    Durations are whole numbers with a unit: 250ms, 30s, 5m, 1h (no unit
+    means seconds). Sizes: 65536, 64KiB, 1MiB (K/KB/KiB all mean 1024).
+*/
+#ifndef CONFIG_H_INCLUDED
+#define CONFIG_H_INCLUDED
+
+#include "msg.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define HC_CFG_TEXT 256         //  room for text settings
+
+typedef enum {
+    HC_LOG_FORMAT_AUTO = 0,     //  text on a terminal, else JSON lines
+    HC_LOG_FORMAT_TEXT,
+    HC_LOG_FORMAT_JSON
+} hc_log_format_t;
+
+//  A plain value: each actor gets its own copy.
+typedef struct {
+    //  WebSocket listener (gateway)
+    char ws_host [HC_CFG_TEXT];     //  address to bind
+    int64_t ws_port;                //  port to bind; 0 picks a free one
+    int64_t max_frame_size;         //  bytes; larger messages close with 1009
+    int64_t max_connections;        //  concurrent WebSocket connections
+    int64_t rate_limit;             //  frames per second per connection
+    int64_t rate_burst;             //  frames a connection may send at once
+    int64_t send_queue_max;         //  bytes queued to one slow client
+    int64_t ping_interval_ms;       //  idle time before a WebSocket ping
+    int64_t ping_timeout_ms;        //  wait for traffic after a ping
+
+    //  /signal rooms (rooms)
+    int64_t room_max_members;       //  members of one room
+    int64_t max_rooms;              //  rooms with members or queued frames
+    int64_t queue_max_frames;       //  queued frames per room
+    int64_t queue_max_bytes;        //  queued bytes per room
+    int64_t queue_total_bytes;      //  queued bytes over all rooms
+    int64_t queue_ttl_ms;           //  life of a queued frame
+
+    //  Logging (notifier)
+    hc_log_level_t log_level;       //  least severe level written
+    hc_log_format_t log_format;     //  text or JSON lines
+    char log_file [HC_CFG_TEXT];    //  also append lines here ("" = no)
+
+    //  Endpoints between actors
+    char rooms_endpoint [HC_CFG_TEXT];      //  rooms ROUTER
+    char events_in_endpoint [HC_CFG_TEXT];  //  bus XSUB (publishers)
+    char events_out_endpoint [HC_CFG_TEXT]; //  bus XPUB (subscribers)
+} hc_config_t;
+
+//  Fills cfg from defaults, dotenv_path (NULL: "./.env"; a missing file is
+//  fine), the environment and argv. Returns 0 when the server should run,
+//  1 when --help or --version was printed, -1 on a bad value (err holds a
+//  one-line message).
+int
+    hc_config_load (hc_config_t *cfg, int argc, char **argv,
+                    const char *dotenv_path, char *err, size_t err_size);
+
+//  Writes the option table: flag, environment name, default, meaning
+void
+    hc_config_print_help (FILE *out);
+
+//  Parsers, exposed for other tools; each returns 0 or -1
+int
+    hc_parse_duration_ms (const char *text, int64_t *ms);
+int
+    hc_parse_size (const char *text, int64_t *bytes);
+
+void
+    hc_config_test (bool verbose);
+
+#endif

@@ -1,0 +1,117 @@
+/*  hc_types.h - small value types shared by every actor
+
+    A string slice, the dialect of a connection, connection ids and the
+    "frame" description that rooms hands to the gateway: an ordered list of
+    JSON members whose values are either plain data or raw JSON text that
+    the gateway splices back unchanged.
+*/
+#ifndef HC_TYPES_H_INCLUDED
+#define HC_TYPES_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+//  A byte slice that does not own its bytes. ptr == NULL means "absent",
+//  which is different from an empty string (ptr != NULL, len == 0).
+typedef struct {
+    const char *ptr;
+    size_t len;
+} hc_str_t;
+
+#define HC_STR_NULL ((hc_str_t){NULL, 0})
+#define HC_STR_LIT(s) ((hc_str_t){(s), sizeof (s) - 1})
+
+static inline hc_str_t
+hc_str (const char *cstr)
+{
+    return (hc_str_t){cstr, cstr ? strlen (cstr) : 0};
+}
+
+static inline bool
+hc_str_present (hc_str_t s)
+{
+    return s.ptr != NULL;
+}
+
+static inline bool
+hc_str_eq (hc_str_t a, hc_str_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp (a.ptr, b.ptr, a.len) == 0);
+}
+
+static inline bool
+hc_str_eq_cstr (hc_str_t a, const char *b)
+{
+    return hc_str_eq (a, hc_str (b));
+}
+
+typedef enum {
+    HC_DIALECT_SIGNAL = 0,      //  /signal: rooms keyed by a code word
+    HC_DIALECT_P2P = 1          //  any other path: 1:1 calls between user ids
+} hc_dialect_t;
+
+//  A connection id is unique across gateways: the high 32 bits are the
+//  gateway's instance number (random, non-zero, per process start), the low
+//  32 bits a counter. Rooms derives the gateway's routing id from it.
+static inline uint32_t
+hc_conn_gateway (uint64_t conn)
+{
+    return (uint32_t) (conn >> 32);
+}
+
+//  How a frame member's value is written as JSON by the gateway.
+typedef enum {
+    HC_V_STR,       //  text, written as a JSON string (escaped)
+    HC_V_RAW,       //  JSON text received from a client, spliced as is
+    HC_V_INT,       //  integer
+    HC_V_BOOL,      //  true / false
+    HC_V_NULL,      //  null
+    HC_V_OBJ        //  nested object: obj[0..obj_n)
+} hc_vtype_t;
+
+typedef struct hc_field_s hc_field_t;
+struct hc_field_s {
+    hc_str_t key;               //  member name (plain text, escaped on output)
+    hc_vtype_t type;            //  which of the value members is valid
+    hc_str_t str;               //  HC_V_STR and HC_V_RAW
+    int64_t num;                //  HC_V_INT
+    bool flag;                  //  HC_V_BOOL
+    const hc_field_t *obj;      //  HC_V_OBJ: members, in order
+    size_t obj_n;               //  HC_V_OBJ: number of members
+};
+
+//  Helpers to build fields on the stack
+static inline hc_field_t
+hc_field_str (const char *key, hc_str_t value)
+{
+    return (hc_field_t){.key = hc_str (key), .type = HC_V_STR, .str = value};
+}
+
+static inline hc_field_t
+hc_field_raw (const char *key, hc_str_t json)
+{
+    return (hc_field_t){.key = hc_str (key), .type = HC_V_RAW, .str = json};
+}
+
+static inline hc_field_t
+hc_field_int (const char *key, int64_t value)
+{
+    return (hc_field_t){.key = hc_str (key), .type = HC_V_INT, .num = value};
+}
+
+static inline hc_field_t
+hc_field_bool (const char *key, bool value)
+{
+    return (hc_field_t){.key = hc_str (key), .type = HC_V_BOOL, .flag = value};
+}
+
+static inline hc_field_t
+hc_field_obj (const char *key, const hc_field_t *members, size_t n)
+{
+    return (hc_field_t){
+        .key = hc_str (key), .type = HC_V_OBJ, .obj = members, .obj_n = n};
+}
+
+#endif

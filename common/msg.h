@@ -1,0 +1,163 @@
+/*  msg.h - the msgpack codec for every message that crosses an actor boundary
+
+    Each message is two ZeroMQ frames: an ASCII verb, then one msgpack map
+    with short keys. This file is the only place that calls msgpack.
+
+    Decoding is strict: the body must be exactly one map, every key known and
+    present once, every value of its exact type, text valid UTF-8, nothing
+    after the map. Anything else is refused with a reason, never trusted.
+    Decoded slices point into the caller's buffer (and into the decoder's
+    scratch space for arrays): they stay valid until the next decode call on
+    the same decoder or until that buffer is freed.
+*/
+#ifndef MSG_H_INCLUDED
+#define MSG_H_INCLUDED
+
+#include "hc_types.h"
+
+//  Verbs (frame 0). Gateway -> rooms
+#define MSG_OPEN "OPEN"         //  a client connection opened
+#define MSG_CLOSE "CLOSE"       //  a client connection closed
+#define MSG_SIG "SIG"           //  a /signal command
+#define MSG_P2P "P2P"           //  a p2p dialect command
+//  Rooms -> gateway
+#define MSG_OUT "OUT"           //  send one JSON frame to some connections
+#define MSG_KICK "KICK"         //  close one connection
+//  Any actor -> event bus: frame 0 is the topic ("log.info", ...)
+#define MSG_LOG_TOPIC "log."
+
+//  Bounds a decoder accepts; a message beyond them is malformed
+#define MSG_MAX_CONNS 4096      //  recipients of one OUT
+#define MSG_MAX_FIELDS 512      //  frame members, nested ones included
+#define MSG_MAX_DEPTH 4         //  nesting of frame objects
+#define MSG_MAX_P2P_IDS 64      //  callee ids in one OFFER
+
+typedef struct {
+    uint64_t conn;              //  connection id
+    hc_dialect_t dialect;       //  which protocol the connection speaks
+    hc_str_t peer;              //  client address, for logs
+} msg_open_t;
+
+typedef struct {
+    uint64_t conn;              //  connection id
+} msg_close_t;
+
+typedef enum {
+    MSG_SIG_JOIN = 0,
+    MSG_SIG_LEAVE,
+    MSG_SIG_OFFER,
+    MSG_SIG_ANSWER,
+    MSG_SIG_CANDIDATE,
+    MSG_SIG_OP_COUNT
+} msg_sig_op_t;
+
+//  A validated /signal command. Optional text is absent when ptr == NULL.
+typedef struct {
+    uint64_t conn;              //  sender connection
+    msg_sig_op_t op;            //  what it asks for
+    hc_str_t room;              //  join: required; leave/relay: optional
+    hc_str_t user;              //  join: required; leave: optional
+    hc_str_t to;                //  relay: optional addressee
+    hc_str_t payload;           //  relay: raw JSON of sdp or candidate
+} msg_sig_t;
+
+//  One JSON frame for some connections
+typedef struct {
+    const uint64_t *conns;      //  recipients
+    size_t conns_n;
+    const hc_field_t *fields;   //  members of the frame, in order
+    size_t fields_n;
+} msg_out_t;
+
+typedef struct {
+    uint64_t conn;              //  connection to close
+    uint16_t code;              //  WebSocket close code
+    hc_str_t reason;            //  close reason text (at most 123 bytes)
+} msg_kick_t;
+
+typedef enum {
+    HC_LOG_DEBUG = 0,
+    HC_LOG_INFO,
+    HC_LOG_WARN,
+    HC_LOG_ERROR
+} hc_log_level_t;
+
+//  A structured log record. fields hold HC_V_STR and HC_V_INT values only.
+typedef struct {
+    hc_log_level_t level;
+    int64_t time_us;            //  wall clock, microseconds since the epoch
+    hc_str_t actor;             //  "gateway", "rooms", ...
+    hc_str_t event;             //  dotted event name, e.g. "relay.forwarded"
+    const hc_field_t *fields;
+    size_t fields_n;
+} msg_log_t;
+
+//  ---------------------------------------------------------------------
+//  Encoder: one reusable buffer. Each call replaces the previous message;
+//  returns 0, or -1 if the message cannot be encoded (out of bounds).
+
+typedef struct _msg_enc_t msg_enc_t;
+
+msg_enc_t *
+    msg_enc_new (void);
+void
+    msg_enc_destroy (msg_enc_t **self_p);
+//  The last encoded body
+const char *
+    msg_enc_data (msg_enc_t *self);
+size_t
+    msg_enc_size (msg_enc_t *self);
+
+int
+    msg_enc_open (msg_enc_t *self, const msg_open_t *m);
+int
+    msg_enc_close (msg_enc_t *self, const msg_close_t *m);
+int
+    msg_enc_sig (msg_enc_t *self, const msg_sig_t *m);
+int
+    msg_enc_out (msg_enc_t *self, const msg_out_t *m);
+int
+    msg_enc_kick (msg_enc_t *self, const msg_kick_t *m);
+int
+    msg_enc_log (msg_enc_t *self, const msg_log_t *m);
+
+//  ---------------------------------------------------------------------
+//  Decoder: reusable scratch space. Each call returns 0, or -1 with a reason
+//  in msg_dec_error (a static string).
+
+typedef struct _msg_dec_t msg_dec_t;
+
+msg_dec_t *
+    msg_dec_new (void);
+void
+    msg_dec_destroy (msg_dec_t **self_p);
+const char *
+    msg_dec_error (msg_dec_t *self);
+
+int
+    msg_dec_open (msg_dec_t *self, const void *data, size_t size,
+                  msg_open_t *m);
+int
+    msg_dec_close (msg_dec_t *self, const void *data, size_t size,
+                   msg_close_t *m);
+int
+    msg_dec_sig (msg_dec_t *self, const void *data, size_t size, msg_sig_t *m);
+int
+    msg_dec_out (msg_dec_t *self, const void *data, size_t size, msg_out_t *m);
+int
+    msg_dec_kick (msg_dec_t *self, const void *data, size_t size,
+                  msg_kick_t *m);
+int
+    msg_dec_log (msg_dec_t *self, const void *data, size_t size, msg_log_t *m);
+
+//  Names for log lines and topics
+const char *
+    msg_sig_op_name (msg_sig_op_t op);
+const char *
+    hc_log_level_name (hc_log_level_t level);
+
+//  Self test
+void
+    msg_test (bool verbose);
+
+#endif

@@ -1,0 +1,853 @@
+/*  gateway.c - the WebSocket actor
+
+    One thread owns one libev loop (epoll). libwebsockets runs on it as a
+    foreign loop; the actor's ZeroMQ sockets are watched by ev_io on their
+    ZMQ_FD and drained by an ev_prepare watcher before every sleep, so an
+    edge consumed by a send in an lws callback is never lost (GATEWAY-LOOP.md).
+    Everything below runs on that thread; nothing here blocks.
+
+    HWM policy: sends to rooms use ZMQ_DONTWAIT. When rooms cannot keep up
+    and the DEALER's queue is full, the client frame is dropped and the
+    client gets a server_busy error. Deliveries to a client queue in its
+    session up to SEND_QUEUE_MAX bytes; a client that lets more pile up is
+    disconnected, never waited for.
+*/
+#include "gateway.h"
+#include "gw_json.h"
+#include "gw_session.h"
+#include "gw_signal.h"
+#include "../common/config.h"
+#include "../common/idmap.h"
+#include "../common/log.h"
+#include "../common/sig_errors.h"
+#include "../common/sock.h"
+#include "../common/utf8.h"
+
+#include <ev.h>
+#include <inttypes.h>
+#include <sys/random.h>
+
+#define DRAIN_BATCH 1024        //  messages per socket per loop turn
+#define STOP_GRACE 2.0          //  seconds clients get to take a 1001 close
+#define STATS_INTERVAL 60.0     //  seconds between gateway.stats records
+#define RX_KEEP_MAX (16 * 1024) //  reassembly memory kept between messages
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe: START, $TERM
+    zsock_t *rooms;             //  DEALER: commands out, deliveries in
+    zsock_t *pub;               //  event bus publisher (log records)
+    hc_config_t cfg;            //  our copy of the settings
+    hc_log_t *log;              //  structured logging through pub
+    msg_enc_t *enc;             //  reused command encoder
+    msg_dec_t *dec;             //  reused delivery decoder
+    struct ev_loop *loop;       //  the loop lws and ZeroMQ share
+    ev_io pipe_io;              //  pipe's ZMQ_FD
+    ev_io rooms_io;             //  rooms socket's ZMQ_FD
+    ev_prepare drain;           //  drains both sockets before each sleep
+    ev_idle resume;             //  keeps the loop awake after a capped drain
+    ev_timer stop_timer;        //  bounds the wait for closing clients
+    ev_timer stats_timer;       //  periodic counters
+    struct lws_context *ctx;    //  libwebsockets, once started
+    ev_timer liveness_timer;    //  pings idle clients, drops silent ones
+    zhashx_t *sessions;         //  connection id -> gw_session_t
+    uint32_t instance;          //  high half of our connection ids
+    uint32_t next_seq;          //  low half
+    hc_buf_t render;            //  reused JSON output
+    bool terminated;            //  $TERM received or context gone
+    bool stopping;              //  closing clients before exit
+    //  Counters for gateway.stats
+    uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
+} self_t;
+
+static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static void
+s_conn_hex (uint64_t conn, char hex [17])
+{
+    snprintf (hex, 17, "%016" PRIx64, conn);
+}
+
+//  True if sock has a message; a terminating context stops the loop
+static bool
+s_readable (self_t *self, zsock_t *sock)
+{
+    bool readable = hc_sock_readable (sock, &self->terminated);
+    if (self->terminated)
+        ev_break (self->loop, EVBREAK_ALL);
+    return readable;
+}
+
+static int
+s_to_rooms (self_t *self, const char *verb)
+{
+    void *sock = zsock_resolve (self->rooms);
+    if (zmq_send (sock, verb, strlen (verb), ZMQ_SNDMORE | ZMQ_DONTWAIT)
+        == -1)
+        return -1;
+    //  The first part was accepted, so the rest of the message is too
+    zmq_send (sock, msg_enc_data (self->enc), msg_enc_size (self->enc),
+              ZMQ_DONTWAIT);
+    return 0;
+}
+
+//  Drops a connection without a close handshake (the peer is dead or not
+//  reading). lws kills it from its timer list; waking the service makes
+//  that happen now rather than at its next scheduled wakeup.
+static void
+s_kill (self_t *self, gw_session_t *session)
+{
+    session->closing = true;
+    lws_set_timeout (session->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+    lws_cancel_service (self->ctx);
+}
+
+//  Queues one frame for a session and asks lws for a write slot
+static void
+s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
+{
+    if (session->closing)
+        return;
+    if (gw_session_push (session, buf, (size_t) self->cfg.send_queue_max)) {
+        //  The client is not reading: cut it off rather than buffer more
+        char hex [17];
+        s_conn_hex (session->id, hex);
+        HC_LOG (self->log, HC_LOG_WARN, "conn.lagging",
+                hc_field_str ("conn", hc_str (hex)),
+                hc_field_int ("queued", (int64_t) session->out_bytes));
+        self->lagging++;
+        s_kill (self, session);
+        return;
+    }
+    lws_callback_on_writable (session->wsi);
+}
+
+static void
+s_send_fields (self_t *self, gw_session_t *session, const hc_field_t *fields,
+               size_t n)
+{
+    hc_buf_reset (&self->render);
+    gw_json_render (&self->render, fields, n);
+    if (self->render.failed)
+        return;
+    gw_outbuf_t *buf = gw_outbuf_new (self->render.data, self->render.len);
+    if (!buf)
+        return;
+    s_session_enqueue (self, session, buf);
+    gw_outbuf_release (&buf);
+}
+
+//  {"type":"error","message":text,"code":code}
+static void
+s_send_signal_error (self_t *self, gw_session_t *session, const char *text,
+                     const char *code)
+{
+    hc_field_t fields [] = {
+        hc_field_str ("type", HC_STR_LIT ("error")),
+        hc_field_str ("message", hc_str (text)),
+        hc_field_str ("code", hc_str (code)),
+    };
+    s_send_fields (self, session, fields, 3);
+}
+
+//  Closes now, from inside an lws callback for this wsi (return its -1)
+static int
+s_close_now (self_t *self, gw_session_t *session, uint16_t code,
+             const char *reason)
+{
+    char hex [17];
+    s_conn_hex (session->id, hex);
+    HC_LOG (self->log, HC_LOG_INFO, "conn.closing",
+            hc_field_str ("conn", hc_str (hex)), hc_field_int ("code", code),
+            hc_field_str ("reason", hc_str (reason)));
+    unsigned char text [124];
+    size_t len = strlen (reason) < sizeof (text) ? strlen (reason)
+                                                 : sizeof (text) - 1;
+    memcpy (text, reason, len);
+    lws_close_reason (session->wsi, (enum lws_close_status) code, text, len);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Client frames
+
+//  Malformed input: "Invalid message" with a code saying why, and a record
+static void
+s_signal_invalid (self_t *self, gw_session_t *session, const char *code,
+                  size_t size)
+{
+    self->invalid++;
+    s_send_signal_error (self, session, SIG_INVALID_MESSAGE, code);
+    char hex [17];
+    s_conn_hex (session->id, hex);
+    HC_LOG (self->log, HC_LOG_INFO, "signal.invalid",
+            hc_field_str ("conn", hc_str (hex)),
+            hc_field_str ("code", hc_str (code)),
+            hc_field_int ("size", (int64_t) size));
+}
+
+static void
+s_signal_frame (self_t *self, gw_session_t *session, const char *data,
+                size_t len)
+{
+    cJSON *root = NULL;
+    gw_sig_result_t result;
+    gw_signal_read (data, len, &root, &result);
+    char hex [17];
+    switch (result.kind) {
+        case GW_SIG_INVALID:
+            s_signal_invalid (self, session, result.code, len);
+            break;
+        case GW_SIG_CLIENT_ERROR: {
+            hc_str_t text = result.client_message;
+            if (text.len > 200)
+                text.len = 200;     //  may cut a UTF-8 sequence: the log
+                                    //  writer escapes what it cannot print
+            s_conn_hex (session->id, hex);
+            HC_LOG (self->log, HC_LOG_WARN, "client.error",
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("message", text));
+            break;
+        }
+        case GW_SIG_COMMAND:
+            result.cmd.conn = session->id;
+            if (msg_enc_sig (self->enc, &result.cmd) == 0
+            &&  s_to_rooms (self, MSG_SIG) == 0)
+                break;
+            self->busy++;
+            s_send_signal_error (self, session, SIG_T_SERVER_BUSY,
+                                 SIG_E_SERVER_BUSY);
+            break;
+    }
+    gw_json_release (&root);
+}
+
+//  One whole client message. Returns -1 to close the connection.
+static int
+s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
+         bool binary)
+{
+    self->frames_in++;
+    gw_rate_t rate = gw_session_rate (session, ev_now (self->loop),
+                                      (double) self->cfg.rate_limit,
+                                      (double) self->cfg.rate_burst);
+    if (rate == GW_RATE_CLOSE) {
+        //  What we already owe it (the rate_limited error) goes out first
+        HC_LOG (self->log, HC_LOG_WARN, "conn.flood",
+                hc_field_str ("peer", hc_str (session->peer)));
+        gw_session_close_after_flush (session,
+                                      LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                                      SIG_E_RATE_LIMITED);
+        lws_callback_on_writable (session->wsi);
+        return 0;
+    }
+    if (rate != GW_RATE_OK) {
+        if (rate == GW_RATE_DROP_TELL)
+            s_send_signal_error (self, session, SIG_T_RATE_LIMITED,
+                                 SIG_E_RATE_LIMITED);
+        return 0;
+    }
+    //  lws checks text frames; binary ones carry the same JSON
+    if (binary && !utf8_valid (data, len)) {
+        s_signal_invalid (self, session, SIG_E_INVALID_JSON, len);
+        return 0;
+    }
+    if (session->dialect == HC_DIALECT_SIGNAL)
+        s_signal_frame (self, session, data, len);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Session lifecycle (lws callbacks, gateway thread)
+
+static void
+s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
+{
+    session->wsi = wsi;
+    session->id = ((uint64_t) self->instance << 32) | ++self->next_seq;
+    char path [256] = "";
+    if (lws_hdr_copy (wsi, path, sizeof (path), WSI_TOKEN_GET_URI) < 0)
+        path [0] = 0;
+    char *query = strchr (path, '?');
+    if (query)
+        *query = 0;             //  the path decides; a query is ignored
+    session->dialect = strcmp (path, "/signal") == 0 ? HC_DIALECT_SIGNAL
+                                                     : HC_DIALECT_P2P;
+    if (!lws_get_peer_simple (wsi, session->peer, sizeof (session->peer)))
+        strcpy (session->peer, "?");
+    int rc = zhashx_insert (self->sessions, &session->id, session);
+    assert (rc == 0);
+    (void) rc;
+    session->registered = true;
+    session->last_seen = ev_now (self->loop);
+
+    msg_open_t open = {session->id, (hc_dialect_t) session->dialect,
+                       hc_str (session->peer)};
+    if (msg_enc_open (self->enc, &open) == 0)
+        s_to_rooms (self, MSG_OPEN);
+    char hex [17];
+    s_conn_hex (session->id, hex);
+    HC_LOG (self->log, HC_LOG_INFO, "conn.open",
+            hc_field_str ("conn", hc_str (hex)),
+            hc_field_str ("dialect", session->dialect == HC_DIALECT_SIGNAL
+                                     ? HC_STR_LIT ("signal")
+                                     : HC_STR_LIT ("p2p")),
+            hc_field_str ("path", hc_str (path)),
+            hc_field_str ("peer", hc_str (session->peer)));
+    if (self->stopping) {
+        gw_session_close_after_flush (session, LWS_CLOSE_STATUS_GOINGAWAY,
+                                      "server shutting down");
+        lws_callback_on_writable (wsi);
+    }
+}
+
+static int
+s_session_receive (self_t *self, gw_session_t *session, struct lws *wsi,
+                   const char *in, size_t len)
+{
+    if (!session->registered || session->closing)
+        return 0;               //  input after a close request is ignored
+    session->last_seen = ev_now (self->loop);
+    bool first = session->rx.len == 0;
+    if (first)                  //  continuation frames keep the first's kind
+        session->rx_binary = lws_frame_is_binary (wsi);
+    bool binary = session->rx_binary;
+    size_t remaining = lws_remaining_packet_payload (wsi);
+    if (session->rx.len + len + remaining > (size_t) self->cfg.max_frame_size)
+        return s_close_now (self, session, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                            "frame_too_large");
+    bool final = lws_is_final_fragment (wsi);
+    if (first && final)
+        return s_frame (self, session, in, len, binary);    //  no copy
+    hc_buf_append (&session->rx, in, len);
+    if (session->rx.failed)
+        return s_close_now (self, session, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                            "out of memory");
+    if (!final)
+        return 0;
+    int rc = s_frame (self, session, session->rx.data, session->rx.len,
+                      binary);
+    if (session->rx.cap > RX_KEEP_MAX)
+        hc_buf_free (&session->rx);
+    else
+        hc_buf_reset (&session->rx);
+    return rc;
+}
+
+static int
+s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
+{
+    if (session->ping_due && !session->closing) {
+        //  lws hides empty pongs from us, so the ping carries a payload
+        unsigned char ping [LWS_PRE + 8];
+        memcpy (ping + LWS_PRE, "homecall", 8);
+        session->ping_due = false;
+        if (lws_write (wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+            return -1;
+        if (session->ring_len)
+            lws_callback_on_writable (wsi);
+        return 0;
+    }
+    gw_outbuf_t *buf = gw_session_pop (session);
+    if (buf) {
+        int n = lws_write (wsi, gw_outbuf_payload (buf), buf->len,
+                           buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        bool ok = n >= 0 && (size_t) n >= buf->len;
+        gw_outbuf_release (&buf);
+        if (!ok)
+            return -1;
+        self->frames_out++;
+        if (session->ring_len || session->closing)
+            lws_callback_on_writable (wsi);
+        return 0;
+    }
+    if (session->closing) {
+        lws_close_reason (wsi, (enum lws_close_status) session->close_code,
+                          (unsigned char *) session->close_reason,
+                          strlen (session->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_session_closed (self_t *self, gw_session_t *session)
+{
+    if (session->registered) {
+        zhashx_delete (self->sessions, &session->id);
+        session->registered = false;
+        msg_close_t close = {session->id};
+        if (msg_enc_close (self->enc, &close) == 0)
+            s_to_rooms (self, MSG_CLOSE);
+        char hex [17];
+        s_conn_hex (session->id, hex);
+        HC_LOG (self->log, HC_LOG_INFO, "conn.close",
+                hc_field_str ("conn", hc_str (hex)));
+    }
+    gw_session_clear (session);
+    if (self->stopping && zhashx_size (self->sessions) == 0)
+        ev_break (self->loop, EVBREAK_ALL);
+}
+
+//  Plain HTTP: /healthz answers 200 for load balancers; anything else is
+//  a WebSocket endpoint and gets 426, as the original did
+static int
+s_http (struct lws *wsi, const char *path)
+{
+    bool health = path && strcmp (path, "/healthz") == 0;
+    const char *body = health ? "ok\n" : "Upgrade Required\n";
+    unsigned status = health ? HTTP_STATUS_OK : 426;
+    unsigned char buf [LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof (buf) - 1;
+    if (lws_add_http_common_headers (wsi, status, "text/plain",
+                                     strlen (body), &p, end)
+    ||  lws_finalize_write_http_header (wsi, start, &p, end))
+        return 1;
+    size_t body_len = strlen (body);
+    memcpy (buf + LWS_PRE, body, body_len);
+    if (lws_write (wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL)
+        != (int) body_len)
+        return 1;
+    return lws_http_transaction_completed (wsi) ? -1 : 0;
+}
+
+static int
+s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
+            void *in, size_t len)
+{
+    self_t *self = (self_t *) lws_context_user (lws_get_context (wsi));
+    gw_session_t *session = (gw_session_t *) user;
+    switch (reason) {
+        case LWS_CALLBACK_HTTP:
+            return s_http (wsi, (const char *) in);
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            if (self->stopping || zhashx_size (self->sessions)
+                                      >= (size_t) self->cfg.max_connections) {
+                HC_LOG0 (self->log, HC_LOG_WARN, "conn.refused");
+                return -1;
+            }
+            return 0;
+        case LWS_CALLBACK_ESTABLISHED:
+            s_session_open (self, session, wsi);
+            return 0;
+        case LWS_CALLBACK_RECEIVE:
+            return s_session_receive (self, session, wsi, (const char *) in,
+                                      len);
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            return s_session_writeable (self, session, wsi);
+        case LWS_CALLBACK_RECEIVE_PONG:
+            session->last_seen = ev_now (self->loop);
+            return 0;
+        case LWS_CALLBACK_CLOSED:
+            s_session_closed (self, session);
+            return 0;
+        default:
+            return 0;
+    }
+}
+
+static const struct lws_protocols s_protocols [] = {
+    //  Serves both dialects and plain HTTP; 8 KiB chunks hold most SDPs
+    {"homecall", s_callback, sizeof (gw_session_t), 8192, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+//  lws's own warnings and errors, as our log records
+static void
+s_lws_log (int level, const char *line)
+{
+    if (!tl_log)
+        return;
+    hc_str_t text = hc_str (line);
+    while (text.len && (text.ptr [text.len - 1] == '\n'))
+        text.len--;
+    HC_LOG (tl_log, level == LLL_ERR ? HC_LOG_ERROR : HC_LOG_WARN,
+            "lws.message", hc_field_str ("text", text));
+}
+
+//  ---------------------------------------------------------------------
+//  Deliveries from rooms
+
+static void
+s_handle_out (self_t *self, const void *data, size_t size)
+{
+    msg_out_t out;
+    if (msg_dec_out (self->dec, data, size, &out)) {
+        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+                hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
+                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+        return;
+    }
+    hc_buf_reset (&self->render);
+    gw_json_render (&self->render, out.fields, out.fields_n);
+    if (self->render.failed)
+        return;
+    gw_outbuf_t *buf = gw_outbuf_new (self->render.data, self->render.len);
+    if (!buf)
+        return;
+    for (size_t i = 0; i < out.conns_n; i++) {
+        gw_session_t *session = (gw_session_t *) zhashx_lookup (
+            self->sessions, &out.conns [i]);
+        if (session)
+            s_session_enqueue (self, session, buf);
+        else
+            self->undeliverable++;  //  closed while rooms was deciding
+    }
+    gw_outbuf_release (&buf);
+}
+
+static void
+s_handle_kick (self_t *self, const void *data, size_t size)
+{
+    msg_kick_t kick;
+    if (msg_dec_kick (self->dec, data, size, &kick)) {
+        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+                hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
+                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+        return;
+    }
+    gw_session_t *session = (gw_session_t *) zhashx_lookup (self->sessions,
+                                                            &kick.conn);
+    if (!session)
+        return;
+    char reason [124];
+    snprintf (reason, sizeof (reason), "%.*s", (int) kick.reason.len,
+              kick.reason.ptr);
+    gw_session_close_after_flush (session, kick.code, reason);
+    lws_callback_on_writable (session->wsi);
+}
+
+//  One message from rooms: exactly a verb and a body
+static void
+s_receive_rooms (self_t *self)
+{
+    void *sock = zsock_resolve (self->rooms);
+    zmq_msg_t verb, body;
+    zmq_msg_init (&verb);
+    zmq_msg_init (&body);
+    int parts = 0;
+    if (zmq_msg_recv (&verb, sock, ZMQ_DONTWAIT) != -1) {
+        parts = 1;
+        bool more = zmq_msg_more (&verb);
+        if (more && zmq_msg_recv (&body, sock, ZMQ_DONTWAIT) != -1) {
+            parts = 2;
+            more = zmq_msg_more (&body);
+        }
+        while (more) {          //  discard extra parts of a bad message
+            zmq_msg_t extra;
+            zmq_msg_init (&extra);
+            if (zmq_msg_recv (&extra, sock, ZMQ_DONTWAIT) == -1)
+                more = false;
+            else
+                more = zmq_msg_more (&extra);
+            zmq_msg_close (&extra);
+            parts++;
+        }
+    }
+    const char *v = (const char *) zmq_msg_data (&verb);
+    size_t vlen = zmq_msg_size (&verb);
+    if (parts == 2 && vlen == 3 && memcmp (v, MSG_OUT, 3) == 0)
+        s_handle_out (self, zmq_msg_data (&body), zmq_msg_size (&body));
+    else
+    if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
+        s_handle_kick (self, zmq_msg_data (&body), zmq_msg_size (&body));
+    else
+    if (parts > 0)
+        HC_LOG (self->log, HC_LOG_WARN, "bus.unexpected",
+                hc_field_int ("parts", parts));
+    zmq_msg_close (&verb);
+    zmq_msg_close (&body);
+}
+
+//  ---------------------------------------------------------------------
+//  Start and stop
+
+static void
+s_stats (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) loop;
+    (void) revents;
+    self_t *self = (self_t *) timer->data;
+    HC_LOG (self->log, HC_LOG_INFO, "gateway.stats",
+            hc_field_int ("connections", (int64_t) zhashx_size (self->sessions)),
+            hc_field_int ("frames_in", (int64_t) self->frames_in),
+            hc_field_int ("frames_out", (int64_t) self->frames_out),
+            hc_field_int ("invalid", (int64_t) self->invalid),
+            hc_field_int ("busy", (int64_t) self->busy),
+            hc_field_int ("undeliverable", (int64_t) self->undeliverable),
+            hc_field_int ("lagging", (int64_t) self->lagging),
+            hc_field_int ("log_dropped", (int64_t) hc_log_dropped (self->log)));
+}
+
+//  Liveness: a client idle for PING_INTERVAL gets a WebSocket ping; one
+//  that sends nothing (not even the pong) for PING_TIMEOUT more is dropped.
+//  A dead peer cannot answer a close frame, so the socket is just closed.
+static void
+s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) revents;
+    self_t *self = (self_t *) timer->data;
+    double now = ev_now (loop);
+    double interval = (double) self->cfg.ping_interval_ms / 1000;
+    double timeout = (double) self->cfg.ping_timeout_ms / 1000;
+    for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
+         session; session = (gw_session_t *) zhashx_next (self->sessions)) {
+        double idle = now - session->last_seen;
+        if (idle >= interval + timeout && !session->timed_out) {
+            char hex [17];
+            s_conn_hex (session->id, hex);
+            HC_LOG (self->log, HC_LOG_INFO, "conn.timeout",
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
+            session->timed_out = true;
+            s_kill (self, session);
+        }
+        else
+        if (idle >= interval && session->pinged_at < session->last_seen) {
+            session->pinged_at = now;
+            session->ping_due = true;
+            lws_callback_on_writable (session->wsi);
+        }
+    }
+}
+
+static int
+s_start (self_t *self)
+{
+    hc_log_pub_wait (self->pub, 2000);
+    void *foreign_loops [] = {self->loop};
+    struct lws_context_creation_info info;
+    memset (&info, 0, sizeof (info));
+    info.port = (int) self->cfg.ws_port;
+    info.iface = self->cfg.ws_host;
+    info.protocols = s_protocols;
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.foreign_loops = foreign_loops;
+    info.user = self;
+    info.fd_limit_per_thread = (unsigned) self->cfg.max_connections + 64;
+    info.timeout_secs = 20;     //  for handshakes and close handshakes
+    self->ctx = lws_create_context (&info);
+    if (!self->ctx) {
+        HC_LOG (self->log, HC_LOG_ERROR, "gateway.listen_failed",
+                hc_field_str ("host", hc_str (self->cfg.ws_host)),
+                hc_field_int ("port", self->cfg.ws_port));
+        return -1;
+    }
+    struct lws_vhost *vhost = lws_get_vhost_by_name (self->ctx, "default");
+    int port = vhost ? lws_get_vhost_listen_port (vhost) : -1;
+    char instance [9];
+    snprintf (instance, sizeof (instance), "%08" PRIx32, self->instance);
+    HC_LOG (self->log, HC_LOG_INFO, "gateway.listening",
+            hc_field_str ("host", hc_str (self->cfg.ws_host)),
+            hc_field_int ("port", port),
+            hc_field_str ("instance", hc_str (instance)));
+    ev_timer_start (self->loop, &self->stats_timer);
+    ev_timer_start (self->loop, &self->liveness_timer);
+    return port;
+}
+
+static void
+s_stop_timeout (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) revents;
+    (void) timer;
+    ev_break (loop, EVBREAK_ALL);
+}
+
+//  $TERM: every client gets a 1001 close after its queued frames
+static void
+s_begin_stop (self_t *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    if (!self->ctx || zhashx_size (self->sessions) == 0) {
+        ev_break (self->loop, EVBREAK_ALL);
+        return;
+    }
+    for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
+         session; session = (gw_session_t *) zhashx_next (self->sessions)) {
+        gw_session_close_after_flush (session, LWS_CLOSE_STATUS_GOINGAWAY,
+                                      "server shutting down");
+        lws_callback_on_writable (session->wsi);
+    }
+    ev_timer_start (self->loop, &self->stop_timer);
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        ev_break (self->loop, EVBREAK_ALL);
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        s_begin_stop (self);
+    else
+    if (command && streq (command, "START") && !self->ctx)
+        zsock_send (self->pipe, "i", s_start (self));
+    else {
+        zsys_error ("gateway: invalid pipe command '%s'", command);
+        assert (false);
+    }
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+//  Drains the pipe and rooms; leaves the loop awake if rooms had more
+static void
+s_drain (struct ev_loop *loop, ev_prepare *watcher, int revents)
+{
+    (void) revents;
+    self_t *self = (self_t *) watcher->data;
+    while (!self->terminated && s_readable (self, self->pipe))
+        s_handle_pipe (self);
+    int n = 0;
+    while (!self->terminated && n < DRAIN_BATCH
+           && s_readable (self, self->rooms)) {
+        s_receive_rooms (self);
+        n++;
+    }
+    if (n == DRAIN_BATCH)
+        ev_idle_start (loop, &self->resume);
+    else
+        ev_idle_stop (loop, &self->resume);
+}
+
+static void
+s_wakeup (struct ev_loop *loop, ev_io *watcher, int revents)
+{
+    (void) loop;
+    (void) watcher;
+    (void) revents;
+    //  Nothing to do here: the prepare watcher drains before the next sleep
+}
+
+static void
+s_resume (struct ev_loop *loop, ev_idle *watcher, int revents)
+{
+    (void) loop;
+    (void) watcher;
+    (void) revents;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const hc_config_t *cfg)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    self->pipe = pipe;
+    self->cfg = *cfg;
+    self->rooms = zsock_new (ZMQ_DEALER);
+    self->pub = hc_log_pub_new (cfg->events_in_endpoint);
+    self->loop = ev_loop_new (EVBACKEND_EPOLL);
+    if (!self->loop)
+        self->loop = ev_loop_new (0);
+    self->sessions = hc_idmap_new ();
+    self->enc = msg_enc_new ();
+    self->dec = msg_dec_new ();
+    if (getrandom (&self->instance, sizeof (self->instance), 0)
+        != sizeof (self->instance))
+        self->instance = (uint32_t) getpid () ^ (uint32_t) zclock_time ();
+    if (self->instance == 0)
+        self->instance = 1;
+    hc_buf_init (&self->render, 0);
+    if (!self->rooms || !self->pub || !self->loop || !self->sessions
+    ||  !self->enc || !self->dec)
+        return self;            //  s_self_ready says no
+    //  The routing id lets rooms address us by our connection ids
+    char routing_id [16];
+    snprintf (routing_id, sizeof (routing_id), "gw-%08" PRIx32,
+              self->instance);
+    zsock_set_identity (self->rooms, routing_id);
+    zsock_set_sndhwm (self->rooms, 100000);
+    zsock_set_rcvhwm (self->rooms, 100000);
+    zsock_set_linger (self->rooms, 0);
+    zsock_connect (self->rooms, "%s", cfg->rooms_endpoint);
+    self->log = hc_log_new (self->pub, "gateway", cfg->log_level);
+    tl_log = self->log;
+    lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
+
+    ev_io_init (&self->pipe_io, s_wakeup, zsock_fd (pipe), EV_READ);
+    ev_io_init (&self->rooms_io, s_wakeup, zsock_fd (self->rooms), EV_READ);
+    ev_prepare_init (&self->drain, s_drain);
+    ev_idle_init (&self->resume, s_resume);
+    ev_timer_init (&self->stop_timer, s_stop_timeout, STOP_GRACE, 0);
+    ev_timer_init (&self->stats_timer, s_stats, STATS_INTERVAL,
+                   STATS_INTERVAL);
+    //  Checked a few times per interval, so pings go out close to on time
+    double tick = (double) (cfg->ping_interval_ms < cfg->ping_timeout_ms
+                            ? cfg->ping_interval_ms : cfg->ping_timeout_ms)
+                / 4000;
+    tick = tick < 0.05 ? 0.05 : tick > 5 ? 5 : tick;
+    ev_timer_init (&self->liveness_timer, s_liveness, tick, tick);
+    self->drain.data = self->stop_timer.data = self->stats_timer.data = self;
+    self->liveness_timer.data = self;
+    ev_io_start (self->loop, &self->pipe_io);
+    ev_io_start (self->loop, &self->rooms_io);
+    ev_prepare_start (self->loop, &self->drain);
+    gw_json_setup ();
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self->ctx) {
+        lws_context_destroy (self->ctx);    //  CLOSED for whoever is left
+        self->ctx = NULL;
+    }
+    if (self->loop) {
+        ev_io_stop (self->loop, &self->pipe_io);
+        ev_io_stop (self->loop, &self->rooms_io);
+        ev_prepare_stop (self->loop, &self->drain);
+        ev_idle_stop (self->loop, &self->resume);
+        ev_timer_stop (self->loop, &self->stop_timer);
+        ev_timer_stop (self->loop, &self->stats_timer);
+        ev_timer_stop (self->loop, &self->liveness_timer);
+        ev_run (self->loop, 0);             //  lets lws finish its watchers
+        ev_loop_destroy (self->loop);
+    }
+    lws_set_log_level (LLL_ERR | LLL_WARN, NULL);
+    tl_log = NULL;
+    hc_log_destroy (&self->log);
+    hc_buf_free (&self->render);
+    msg_enc_destroy (&self->enc);
+    msg_dec_destroy (&self->dec);
+    if (self->sessions)
+        zhashx_destroy (&self->sessions);
+    zsock_destroy (&self->rooms);
+    zsock_destroy (&self->pub);
+    gw_json_teardown ();
+    free (self);
+    *self_p = NULL;
+}
+
+void
+gateway_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const hc_config_t *) args);
+    bool ready = self->log && self->loop;
+    zsock_signal (pipe, 0);
+    if (ready)
+        ev_run (self->loop, 0);
+    else {
+        //  Could not set up: answer START with -1 and wait for $TERM
+        while (true) {
+            char *command = zstr_recv (pipe);
+            bool term = !command || streq (command, "$TERM");
+            if (command && streq (command, "START"))
+                zsock_send (pipe, "i", -1);
+            zstr_free (&command);
+            if (term)
+                break;
+        }
+    }
+    s_self_destroy (&self);
+}

@@ -1,0 +1,465 @@
+/*  gw_json.c - client JSON in and out, for the gateway thread only
+
+    cJSON allocates through hooks installed once per process. While a thread
+    has an arena (the gateway thread does), allocations come from it and
+    frees of arena memory do nothing; the arena is rewound for each frame.
+    Other threads that use cJSON get plain malloc/free.
+*/
+#include "gw_json.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define ARENA_SIZE (256 * 1024)
+#define ARENA_ALIGN 16
+
+typedef struct {
+    char *block;                //  ARENA_SIZE bytes
+    size_t used;                //  bytes handed out since the last rewind
+} arena_t;
+
+static _Thread_local arena_t *tl_arena;
+
+static void *
+s_arena_malloc (size_t size)
+{
+    arena_t *arena = tl_arena;
+    if (arena) {
+        size_t start = (arena->used + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
+        if (start + size <= ARENA_SIZE) {
+            arena->used = start + size;
+            return arena->block + start;
+        }
+    }
+    return malloc (size);       //  a huge frame overflows to the heap
+}
+
+static void
+s_arena_free (void *ptr)
+{
+    arena_t *arena = tl_arena;
+    if (arena && (char *) ptr >= arena->block
+    &&  (char *) ptr < arena->block + ARENA_SIZE)
+        return;                 //  rewound with the arena
+    free (ptr);
+}
+
+void
+gw_json_teardown (void)
+{
+    if (tl_arena) {
+        free (tl_arena->block);
+        free (tl_arena);
+        tl_arena = NULL;
+    }
+}
+
+void
+gw_json_setup (void)
+{
+    static cJSON_Hooks hooks = {s_arena_malloc, s_arena_free};
+    cJSON_InitHooks (&hooks);
+}
+
+cJSON *
+gw_json_parse (const char *text, size_t len)
+{
+    if (!tl_arena) {
+        tl_arena = (arena_t *) calloc (1, sizeof (arena_t));
+        if (tl_arena)
+            tl_arena->block = (char *) malloc (ARENA_SIZE);
+        if (!tl_arena || !tl_arena->block) {
+            free (tl_arena);
+            tl_arena = NULL;    //  run on the heap
+        }
+    }
+    if (tl_arena)
+        tl_arena->used = 0;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts (text, len, &end, false);
+    if (!root)
+        return NULL;
+    //  Only white space may follow the value (cJSON counts any byte up to
+    //  0x20 as white space, and so do we)
+    for (const char *p = end; p < text + len; p++)
+        if ((unsigned char) *p > 32) {
+            cJSON_Delete (root);
+            return NULL;
+        }
+    return root;
+}
+
+void
+gw_json_release (cJSON **root_p)
+{
+    if (*root_p) {
+        cJSON_Delete (*root_p);
+        *root_p = NULL;
+    }
+}
+
+const cJSON *
+gw_json_member (const cJSON *object, const char *key)
+{
+    const cJSON *found = NULL;
+    if (!cJSON_IsObject (object))
+        return NULL;
+    for (const cJSON *item = object->child; item; item = item->next)
+        if (item->string && strcmp (item->string, key) == 0)
+            found = item;
+    return found;
+}
+
+//  ---------------------------------------------------------------------
+//  Spans. The text already parsed, so the scan only finds boundaries; on
+//  the way it also holds relayed values to strict JSON (cJSON accepts
+//  "01", "1." and raw control characters in strings, browsers do not).
+
+static const char *
+s_skip_ws (const char *p, const char *end)
+{
+    while (p < end && (unsigned char) *p <= 32)
+        p++;
+    return p;
+}
+
+//  p at the opening quote; returns the byte after the closing quote
+static const char *
+s_skip_string (const char *p, const char *end, bool *strict)
+{
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char) *p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\')
+            p++;
+        else
+        if (c < 0x20)
+            *strict = false;
+    }
+    return NULL;
+}
+
+static const char *
+s_skip_number (const char *p, const char *end, bool *strict)
+{
+    const char *start = p;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9')
+            *strict = false;            //  leading zero
+    }
+    else {
+        if (p >= end || *p < '1' || *p > '9')
+            *strict = false;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            *strict = false;            //  "1."
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            *strict = false;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    //  Anything else cJSON's strtod took ("+1" cannot start a value)
+    while (p < end && (*p == '+' || *p == '-' || *p == '.' || *p == 'e'
+                       || *p == 'E' || (*p >= '0' && *p <= '9'))) {
+        *strict = false;
+        p++;
+    }
+    return p > start ? p : NULL;
+}
+
+static const char *
+s_skip_value (const char *p, const char *end, bool *strict)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return s_skip_string (p, end, strict);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        p = s_skip_ws (p + 1, end);
+        if (p < end && *p == close)
+            return p + 1;
+        while (p && p < end) {
+            if (close == '}') {
+                p = s_skip_string (p, end, strict);      //  key
+                if (!p)
+                    return NULL;
+                p = s_skip_ws (p, end);
+                if (p >= end || *p != ':')
+                    return NULL;
+                p = s_skip_ws (p + 1, end);
+            }
+            p = s_skip_value (p, end, strict);
+            if (!p)
+                return NULL;
+            p = s_skip_ws (p, end);
+            if (p < end && *p == ',')
+                p = s_skip_ws (p + 1, end);
+            else
+            if (p < end && *p == close)
+                return p + 1;
+            else
+                return NULL;
+        }
+        return NULL;
+    }
+    if (*p == '-' || (*p >= '0' && *p <= '9'))
+        return s_skip_number (p, end, strict);
+    static const char *const literals [] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen (literals [i]);
+        if ((size_t) (end - p) >= n && memcmp (p, literals [i], n) == 0)
+            return p + n;
+    }
+    return NULL;
+}
+
+//  Does the quoted key at [k0, k1) name key? Escaped keys are decoded.
+static bool
+s_key_matches (const char *k0, const char *k1, const char *key)
+{
+    size_t raw_len = (size_t) (k1 - k0) - 2;
+    if (!memchr (k0, '\\', raw_len + 1))
+        return strlen (key) == raw_len && memcmp (k0 + 1, key, raw_len) == 0;
+    cJSON *name = cJSON_ParseWithLength (k0, (size_t) (k1 - k0));
+    bool match = cJSON_IsString (name) && strcmp (name->valuestring, key) == 0;
+    cJSON_Delete (name);
+    return match;
+}
+
+int
+gw_json_span (const char *text, size_t len, const char *key, hc_str_t *span)
+{
+    const char *end = text + len;
+    const char *p = s_skip_ws (text, end);
+    bool found = false;
+    bool strict = true;
+    if (p >= end || *p != '{')
+        return -1;
+    p = s_skip_ws (p + 1, end);
+    while (p < end && *p != '}') {
+        const char *k0 = p;
+        bool key_strict = true;
+        p = s_skip_string (p, end, &key_strict);
+        if (!p)
+            return -1;
+        const char *k1 = p;
+        p = s_skip_ws (p, end);
+        if (p >= end || *p != ':')
+            return -1;
+        p = s_skip_ws (p + 1, end);
+        const char *v0 = p;
+        bool value_strict = true;
+        p = s_skip_value (p, end, &value_strict);
+        if (!p)
+            return -1;
+        if (s_key_matches (k0, k1, key)) {
+            *span = (hc_str_t){v0, (size_t) (p - v0)};
+            strict = value_strict;
+            found = true;
+        }
+        p = s_skip_ws (p, end);
+        if (p < end && *p == ',')
+            p = s_skip_ws (p + 1, end);
+    }
+    return found && strict ? 0 : -1;
+}
+
+//  JavaScript's String.prototype.trim: ASCII white space, line
+//  terminators, no-break space, BOM and the Unicode space separators
+static size_t
+s_space_at (const unsigned char *p, size_t left)
+{
+    if (left >= 1 && ((p [0] >= 0x09 && p [0] <= 0x0D) || p [0] == 0x20))
+        return 1;
+    if (left >= 2 && p [0] == 0xC2 && p [1] == 0xA0)
+        return 2;
+    if (left >= 3) {
+        unsigned cp = ((p [0] & 0x0Fu) << 12) | ((p [1] & 0x3Fu) << 6)
+                    | (p [2] & 0x3Fu);
+        if ((p [0] & 0xF0) == 0xE0
+        &&  (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028
+             || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000
+             || cp == 0xFEFF))
+            return 3;
+    }
+    return 0;
+}
+
+hc_str_t
+gw_json_trim (hc_str_t s)
+{
+    const unsigned char *p = (const unsigned char *) s.ptr;
+    size_t len = s.len;
+    size_t n;
+    while (len && (n = s_space_at (p, len))) {
+        p += n;
+        len -= n;
+    }
+    //  From the end: step back over one UTF-8 sequence at a time
+    while (len) {
+        size_t k = 1;
+        while (k < len && k < 3 && (p [len - k] & 0xC0) == 0x80)
+            k++;
+        if (s_space_at (p + len - k, k) == k)
+            len -= k;
+        else
+            break;
+    }
+    return (hc_str_t){(const char *) p, len};
+}
+
+//  ---------------------------------------------------------------------
+//  Output
+
+void
+gw_json_render (hc_buf_t *out, const hc_field_t *fields, size_t n)
+{
+    hc_buf_append_char (out, '{');
+    for (size_t i = 0; i < n; i++) {
+        const hc_field_t *f = &fields [i];
+        if (i)
+            hc_buf_append_char (out, ',');
+        hc_buf_append_json_str (out, f->key);
+        hc_buf_append_char (out, ':');
+        switch (f->type) {
+            case HC_V_STR:  hc_buf_append_json_str (out, f->str); break;
+            case HC_V_RAW:  hc_buf_append_str (out, f->str); break;
+            case HC_V_INT:  hc_buf_append_int (out, f->num); break;
+            case HC_V_BOOL:
+                hc_buf_append_cstr (out, f->flag ? "true" : "false");
+                break;
+            case HC_V_NULL: hc_buf_append_cstr (out, "null"); break;
+            case HC_V_OBJ:  gw_json_render (out, f->obj, f->obj_n); break;
+        }
+    }
+    hc_buf_append_char (out, '}');
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+static void
+s_expect_span (const char *text, const char *key, const char *expected)
+{
+    hc_str_t span;
+    int rc = gw_json_span (text, strlen (text), key, &span);
+    if (!expected)
+        assert (rc == -1);
+    else {
+        assert (rc == 0);
+        assert (span.len == strlen (expected));
+        assert (memcmp (span.ptr, expected, span.len) == 0);
+    }
+}
+
+void
+gw_json_test (bool verbose)
+{
+    if (verbose)
+        printf (" * gw_json: ");
+    gw_json_setup ();
+
+    //  Parse: objects and other values; trailing bytes refused
+    const char *text = "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\",\"n\":1}";
+    cJSON *root = gw_json_parse (text, strlen (text));
+    assert (cJSON_IsObject (root));
+    assert (strcmp (gw_json_member (root, "type")->valuestring, "offer") == 0);
+    gw_json_release (&root);
+    assert (root == NULL);
+    assert (gw_json_parse ("{} x", 4) == NULL);
+    root = gw_json_parse (" null \n", 7);
+    assert (cJSON_IsNull (root));
+    gw_json_release (&root);
+    assert (gw_json_parse ("not json", 8) == NULL);
+    //  Length is respected: no terminator needed
+    root = gw_json_parse ("[1]]]]", 3);
+    assert (cJSON_IsArray (root));
+    gw_json_release (&root);
+    //  Duplicate keys: the last one wins, as with JSON.parse
+    text = "{\"type\":\"a\",\"type\":\"b\"}";
+    root = gw_json_parse (text, strlen (text));
+    assert (strcmp (gw_json_member (root, "type")->valuestring, "b") == 0);
+    gw_json_release (&root);
+    //  A frame bigger than the arena spills to the heap and still works
+    size_t big = 400 * 1024;
+    char *huge = (char *) malloc (big + 16);
+    huge [0] = '[';
+    size_t len = 1;
+    while (len < big) {
+        memcpy (huge + len, "1,", 2);
+        len += 2;
+    }
+    huge [len++] = '1';
+    huge [len++] = ']';
+    root = gw_json_parse (huge, len);
+    assert (cJSON_IsArray (root));
+    gw_json_release (&root);
+    free (huge);
+
+    //  Spans: the original text of values, last duplicate, escaped keys
+    s_expect_span ("{\"sdp\":\"v=0\\r\\n\"}", "sdp", "\"v=0\\r\\n\"");
+    s_expect_span (" { \"a\" : 1 , \"candidate\" : { \"c\" : [1, 2.5e-3] } } ",
+                   "candidate", "{ \"c\" : [1, 2.5e-3] }");
+    s_expect_span ("{\"x\":1,\"x\":{\"y\":\"}\"}}", "x", "{\"y\":\"}\"}");
+    s_expect_span ("{\"s\\u0064p\":\"z\"}", "sdp", "\"z\"");
+    s_expect_span ("{\"a\":true,\"b\":null,\"c\":false}", "c", "false");
+    s_expect_span ("{\"a\":1}", "sdp", NULL);
+    //  Values cJSON accepts but browsers would not: refused
+    s_expect_span ("{\"c\":{\"i\":01}}", "c", NULL);
+    s_expect_span ("{\"c\":1.}", "c", NULL);
+    s_expect_span ("{\"c\":\"a\tb\"}", "c", NULL);
+    s_expect_span ("{\"c\":-}", "c", NULL);
+    //  ...unless the bad value is not the one relayed
+    s_expect_span ("{\"junk\":01,\"c\":2}", "c", "2");
+
+    //  Trim like JavaScript
+    hc_str_t t = gw_json_trim (HC_STR_LIT ("  r1 \t"));
+    assert (hc_str_eq_cstr (t, "r1"));
+    t = gw_json_trim (HC_STR_LIT ("\xc2\xa0\xe3\x80\x80room\xe2\x80\xa8\xef\xbb\xbf"));
+    assert (hc_str_eq_cstr (t, "room"));
+    t = gw_json_trim (HC_STR_LIT ("\xd0\x9f"));         //  not a space
+    assert (hc_str_eq_cstr (t, "\xd0\x9f"));
+    t = gw_json_trim (HC_STR_LIT ("   "));
+    assert (t.len == 0);
+
+    //  Render
+    hc_buf_t out;
+    hc_buf_init (&out, 0);
+    hc_field_t inner [] = {hc_field_raw ("audio", HC_STR_LIT ("\"sA\""))};
+    hc_field_t fields [] = {
+        hc_field_str ("type", HC_STR_LIT ("call")),
+        hc_field_raw ("offer", HC_STR_LIT ("{\"sdp\":\"x\"}")),
+        hc_field_int ("addedAt", 1795303252150),
+        hc_field_bool ("isVideo", false),
+        {.key = HC_STR_LIT ("photo"), .type = HC_V_NULL},
+        hc_field_obj ("streamIds", inner, 1),
+        hc_field_str ("name", HC_STR_LIT ("\"Al\"\n")),
+    };
+    gw_json_render (&out, fields, 7);
+    assert (0 == strcmp (hc_buf_cstr (&out),
+                   "{\"type\":\"call\",\"offer\":{\"sdp\":\"x\"},"
+                   "\"addedAt\":1795303252150,\"isVideo\":false,"
+                   "\"photo\":null,\"streamIds\":{\"audio\":\"sA\"},"
+                   "\"name\":\"\\\"Al\\\"\\n\"}"));
+    hc_buf_free (&out);
+    gw_json_teardown ();
+    if (verbose)
+        printf ("OK\n");
+}

@@ -1,0 +1,50 @@
+/*  gw_json.h - client JSON in and out, for the gateway thread only
+
+    In: cJSON parses and validates a client frame. Its allocations come from
+    a per-thread arena that is reset for every frame, so parsing a frame
+    costs no malloc. Values the server only relays are not re-encoded:
+    gw_json_span finds their original text, which is spliced back as is.
+
+    Out: gw_json_render writes a frame described by hc_field_t members as
+    compact JSON, the way JSON.stringify does.
+*/
+#ifndef GW_JSON_H_INCLUDED
+#define GW_JSON_H_INCLUDED
+
+#include "../common/buf.h"
+
+#include <cjson/cJSON.h>
+
+//  Installs the arena allocator into cJSON; call once before any parse
+void
+    gw_json_setup (void);
+//  Parses one frame; NULL if it is not JSON. Release with gw_json_release
+//  before the next parse.
+cJSON *
+    gw_json_parse (const char *text, size_t len);
+void
+    gw_json_release (cJSON **root_p);
+//  Frees this thread's arena (call when the gateway thread ends)
+void
+    gw_json_teardown (void);
+
+//  The last member named key (JSON.parse keeps the last duplicate), or NULL
+const cJSON *
+    gw_json_member (const cJSON *object, const char *key);
+//  The original text of the value of the last top-level member named key.
+//  text must be the frame that parsed into an object. Returns 0 or -1.
+int
+    gw_json_span (const char *text, size_t len, const char *key,
+                  hc_str_t *span);
+//  s without the white space JavaScript's trim() removes
+hc_str_t
+    gw_json_trim (hc_str_t s);
+
+//  Appends {"key":value,...} for the members
+void
+    gw_json_render (hc_buf_t *out, const hc_field_t *fields, size_t n);
+
+void
+    gw_json_test (bool verbose);
+
+#endif

@@ -1,0 +1,174 @@
+/*  gw_session.c - one WebSocket connection's state in the gateway */
+#include "gw_session.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+gw_outbuf_t *
+gw_outbuf_new (const void *payload, size_t len)
+{
+    gw_outbuf_t *self = (gw_outbuf_t *) malloc (sizeof (gw_outbuf_t)
+                                                + LWS_PRE + len);
+    if (!self)
+        return NULL;
+    self->refs = 1;
+    self->len = len;
+    self->binary = false;
+    memcpy (self->data + LWS_PRE, payload, len);
+    return self;
+}
+
+void
+gw_outbuf_release (gw_outbuf_t **self_p)
+{
+    if (*self_p) {
+        if (--(*self_p)->refs == 0)
+            free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+gw_session_clear (gw_session_t *self)
+{
+    hc_buf_free (&self->rx);
+    while (self->ring_len) {
+        gw_outbuf_t *buf = gw_session_pop (self);
+        gw_outbuf_release (&buf);
+    }
+    free (self->ring);
+    self->ring = NULL;
+    self->ring_cap = 0;
+    self->out_bytes = 0;
+}
+
+int
+gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes)
+{
+    if (self->out_bytes + buf->len > max_bytes)
+        return -1;
+    if (self->ring_len == self->ring_cap) {
+        size_t cap = self->ring_cap ? self->ring_cap * 2 : 8;
+        gw_outbuf_t **ring = (gw_outbuf_t **) malloc (cap * sizeof (*ring));
+        if (!ring)
+            return -1;
+        for (size_t i = 0; i < self->ring_len; i++)
+            ring [i] = self->ring [(self->ring_head + i) % self->ring_cap];
+        free (self->ring);
+        self->ring = ring;
+        self->ring_cap = cap;
+        self->ring_head = 0;
+    }
+    self->ring [(self->ring_head + self->ring_len) % self->ring_cap] = buf;
+    self->ring_len++;
+    self->out_bytes += buf->len;
+    buf->refs++;
+    return 0;
+}
+
+gw_outbuf_t *
+gw_session_pop (gw_session_t *self)
+{
+    if (self->ring_len == 0)
+        return NULL;
+    gw_outbuf_t *buf = self->ring [self->ring_head];
+    self->ring_head = (self->ring_head + 1) % self->ring_cap;
+    self->ring_len--;
+    self->out_bytes -= buf->len;
+    return buf;
+}
+
+gw_rate_t
+gw_session_rate (gw_session_t *self, double now, double rate, double burst)
+{
+    if (rate <= 0)
+        return GW_RATE_OK;
+    if (self->refilled_at == 0) {
+        self->tokens = burst;
+        self->refilled_at = now;
+    }
+    self->tokens += (now - self->refilled_at) * rate;
+    if (self->tokens > burst)
+        self->tokens = burst;
+    self->refilled_at = now;
+    if (self->tokens >= 1) {
+        self->tokens -= 1;
+        self->flood = 0;
+        return GW_RATE_OK;
+    }
+    //  A client that keeps sending after a whole burst's worth of dropped
+    //  frames is not a browser having a moment
+    if (++self->flood > burst)
+        return GW_RATE_CLOSE;
+    if (now - self->told_at >= 1.0) {
+        self->told_at = now;
+        return GW_RATE_DROP_TELL;
+    }
+    return GW_RATE_DROP;
+}
+
+void
+gw_session_close_after_flush (gw_session_t *self, uint16_t code,
+                              const char *reason)
+{
+    if (self->closing)
+        return;                 //  the first reason wins
+    self->closing = true;
+    self->close_code = code;
+    snprintf (self->close_reason, sizeof (self->close_reason), "%s", reason);
+}
+
+void
+gw_session_test (bool verbose)
+{
+    if (verbose)
+        printf (" * gw_session: ");
+    gw_session_t session;
+    memset (&session, 0, sizeof (session));
+    //  Queue: FIFO, shared buffers counted, byte bound
+    gw_outbuf_t *a = gw_outbuf_new ("aaaa", 4);
+    gw_outbuf_t *b = gw_outbuf_new ("bb", 2);
+    assert (gw_session_push (&session, a, 10) == 0);
+    assert (gw_session_push (&session, b, 10) == 0);
+    assert (a->refs == 2 && session.out_bytes == 6);
+    gw_outbuf_t *c = gw_outbuf_new ("ccccc", 5);
+    assert (gw_session_push (&session, c, 10) == -1);   //  6 + 5 > 10
+    assert (c->refs == 1);
+    for (int i = 0; i < 20; i++) {          //  wrap around and grow
+        gw_outbuf_t *x = gw_session_pop (&session);
+        assert (gw_session_push (&session, x, 1000) == 0);
+        gw_outbuf_release (&x);
+        assert (gw_session_push (&session, b, 1000) == 0);
+    }
+    gw_outbuf_t *first = gw_session_pop (&session);
+    assert (first == b || first == a);
+    gw_outbuf_release (&first);
+    assert (memcmp (gw_outbuf_payload (c), "ccccc", 5) == 0);
+    gw_outbuf_release (&c);
+    gw_outbuf_release (&a);
+    gw_outbuf_release (&b);
+    gw_session_clear (&session);            //  frees what is still queued
+    assert (session.ring_len == 0 && session.out_bytes == 0);
+
+    //  Rate: a burst passes, then drops (telling once a second), then close
+    memset (&session, 0, sizeof (session));
+    double now = 100.0;
+    for (int i = 0; i < 5; i++)
+        assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_OK);
+    assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_DROP_TELL);
+    assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_DROP);
+    now += 0.15;                            //  one token back, and a half
+    assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_OK);
+    for (int i = 0; i < 5; i++)
+        assert (gw_session_rate (&session, now, 10, 5) != GW_RATE_OK);
+    assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_CLOSE);
+    //  No limit configured
+    assert (gw_session_rate (&session, now, 0, 5) == GW_RATE_OK);
+    gw_session_close_after_flush (&session, 1001, "going away");
+    gw_session_close_after_flush (&session, 1000, "later reason");
+    assert (session.close_code == 1001);
+    gw_session_clear (&session);
+    if (verbose)
+        printf ("OK\n");
+}

@@ -1,0 +1,338 @@
+/*  rooms.c - the actor that owns all signaling state
+
+    HWM policy: deliveries go out with ZMQ_DONTWAIT on a ROUTER with
+    ROUTER_MANDATORY, so a gateway that is gone or not reading makes the
+    send fail at once instead of blocking; the frame is dropped and counted
+    (and logged at most once a second). Rooms never waits on a gateway, and
+    gateways never wait on rooms, so the two cannot deadlock.
+
+    Every message is checked like client input: exactly three parts, a known
+    verb, a body the codec accepts, and a connection id that belongs to the
+    gateway that sent it. Anything else is logged and dropped.
+*/
+#include "rooms.h"
+#include "sig_rooms.h"
+#include "../common/config.h"
+#include "../common/log.h"
+#include "../common/sock.h"
+
+#include <inttypes.h>
+
+#define DRAIN_BATCH 1024        //  messages per wakeup before polling again
+#define MAX_GATEWAYS 64         //  gateways one delivery can span
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe: START, $TERM
+    zsock_t *router;            //  commands in, deliveries out
+    zsock_t *pub;               //  event bus publisher
+    zpoller_t *poller;          //  pipe and router
+    hc_config_t cfg;            //  our copy of the settings
+    hc_log_t *log;              //  structured logging through pub
+    msg_enc_t *enc;             //  reused delivery encoder
+    msg_dec_t *dec;             //  reused command decoder
+    sig_rooms_t *signal;        //  /signal state
+    uint64_t *group;            //  scratch: one gateway's share of a delivery
+    bool started;               //  router bound
+    bool terminated;            //  $TERM received
+    uint64_t send_failed;       //  deliveries no gateway took
+    uint64_t send_failed_logged;    //  ...as of the last log record
+    int64_t send_failed_log_at; //  when that record went out (mono ms)
+} self_t;
+
+void
+rooms_gateway_routing_id (uint64_t conn, char id [16])
+{
+    snprintf (id, 16, "gw-%08" PRIx32, hc_conn_gateway (conn));
+}
+
+//  ---------------------------------------------------------------------
+//  Output to gateways
+
+static void
+s_note_send_failure (self_t *self)
+{
+    self->send_failed++;
+    int64_t now = zclock_mono ();
+    if (now - self->send_failed_log_at >= 1000) {
+        HC_LOG (self->log, HC_LOG_WARN, "deliver.dropped",
+                hc_field_int ("count", (int64_t) (self->send_failed
+                                                  - self->send_failed_logged)),
+                hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
+        self->send_failed_logged = self->send_failed;
+        self->send_failed_log_at = now;
+    }
+}
+
+//  [routing id][verb][encoded body], never blocking
+static void
+s_send (self_t *self, uint64_t conn, const char *verb)
+{
+    char id [16];
+    rooms_gateway_routing_id (conn, id);
+    void *sock = zsock_resolve (self->router);
+    if (zmq_send (sock, id, strlen (id), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        s_note_send_failure (self);
+        return;
+    }
+    zmq_send (sock, verb, strlen (verb), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (sock, msg_enc_data (self->enc), msg_enc_size (self->enc),
+              ZMQ_DONTWAIT);
+}
+
+//  One OUT per gateway that holds some of the recipients
+static void
+s_deliver (void *ctx, const uint64_t *conns, size_t conns_n,
+           const hc_field_t *fields, size_t fields_n)
+{
+    self_t *self = (self_t *) ctx;
+    uint32_t done [MAX_GATEWAYS];
+    size_t done_n = 0;
+    for (size_t i = 0; i < conns_n; i++) {
+        uint32_t gateway = hc_conn_gateway (conns [i]);
+        bool seen = false;
+        for (size_t d = 0; d < done_n; d++)
+            seen |= done [d] == gateway;
+        if (seen)
+            continue;
+        size_t n = 0;
+        for (size_t k = i; k < conns_n; k++)
+            if (hc_conn_gateway (conns [k]) == gateway)
+                self->group [n++] = conns [k];
+        msg_out_t out = {self->group, n, fields, fields_n};
+        if (msg_enc_out (self->enc, &out) == 0)
+            s_send (self, conns [i], MSG_OUT);
+        else
+            HC_LOG0 (self->log, HC_LOG_ERROR, "deliver.unencodable");
+        if (done_n < MAX_GATEWAYS)
+            done [done_n++] = gateway;
+    }
+}
+
+static void
+s_kick (void *ctx, uint64_t conn, uint16_t code, const char *reason)
+{
+    self_t *self = (self_t *) ctx;
+    msg_kick_t kick = {conn, code, hc_str (reason)};
+    if (msg_enc_kick (self->enc, &kick) == 0)
+        s_send (self, conn, MSG_KICK);
+}
+
+//  ---------------------------------------------------------------------
+//  Input from gateways
+
+static void
+s_malformed (self_t *self, const char *verb, const char *why)
+{
+    HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+            hc_field_str ("verb", hc_str (verb)),
+            hc_field_str ("why", hc_str (why)));
+}
+
+//  A gateway may only speak for its own connections
+static bool
+s_owned (zmq_msg_t *identity, uint64_t conn)
+{
+    char id [16];
+    rooms_gateway_routing_id (conn, id);
+    return zmq_msg_size (identity) == strlen (id)
+        && memcmp (zmq_msg_data (identity), id, strlen (id)) == 0;
+}
+
+static void
+s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
+            zmq_msg_t *body_msg)
+{
+    const void *body = zmq_msg_data (body_msg);
+    size_t size = zmq_msg_size (body_msg);
+    char verb [8] = "";
+    if (zmq_msg_size (verb_msg) < sizeof (verb))
+        memcpy (verb, zmq_msg_data (verb_msg), zmq_msg_size (verb_msg));
+    int64_t now = zclock_mono ();
+
+    if (streq (verb, MSG_SIG)) {
+        msg_sig_t cmd;
+        if (msg_dec_sig (self->dec, body, size, &cmd))
+            s_malformed (self, verb, msg_dec_error (self->dec));
+        else
+        if (!s_owned (identity, cmd.conn))
+            s_malformed (self, verb, "connection of another gateway");
+        else
+        if ((cmd.op == MSG_SIG_JOIN
+             && (!hc_str_present (cmd.room) || !hc_str_present (cmd.user)))
+        ||  (cmd.op >= MSG_SIG_OFFER && !hc_str_present (cmd.payload)))
+            s_malformed (self, verb, "fields missing for the operation");
+        else
+            sig_rooms_command (self->signal, &cmd, now);
+    }
+    else
+    if (streq (verb, MSG_CLOSE)) {
+        msg_close_t close;
+        if (msg_dec_close (self->dec, body, size, &close))
+            s_malformed (self, verb, msg_dec_error (self->dec));
+        else
+        if (!s_owned (identity, close.conn))
+            s_malformed (self, verb, "connection of another gateway");
+        else
+            sig_rooms_close (self->signal, close.conn, now);
+    }
+    else
+    if (streq (verb, MSG_OPEN)) {
+        msg_open_t open;
+        if (msg_dec_open (self->dec, body, size, &open))
+            s_malformed (self, verb, msg_dec_error (self->dec));
+        else
+        if (!s_owned (identity, open.conn))
+            s_malformed (self, verb, "connection of another gateway");
+    }
+    else
+        s_malformed (self, "?", "unknown verb");
+}
+
+//  Reads one message; anything but [identity][verb][body] is dropped
+static void
+s_receive (self_t *self)
+{
+    void *sock = zsock_resolve (self->router);
+    zmq_msg_t parts [3];
+    int n = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, sock, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&part);
+            break;
+        }
+        more = zmq_msg_more (&part);
+        if (n < 3)
+            parts [n] = part;   //  moved, closed below
+        else
+            zmq_msg_close (&part);
+        n++;
+    }
+    if (n == 3)
+        s_dispatch (self, &parts [0], &parts [1], &parts [2]);
+    else
+    if (n > 0)
+        s_malformed (self, "?", "wrong number of parts");
+    for (int i = 0; i < n && i < 3; i++)
+        zmq_msg_close (&parts [i]);
+}
+
+//  ---------------------------------------------------------------------
+//  Actor
+
+static int
+s_start (self_t *self)
+{
+    hc_log_pub_wait (self->pub, 2000);
+    if (zsock_bind (self->router, "%s", self->cfg.rooms_endpoint) == -1) {
+        HC_LOG (self->log, HC_LOG_ERROR, "rooms.bind_failed",
+                hc_field_str ("endpoint", hc_str (self->cfg.rooms_endpoint)),
+                hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
+        return -1;
+    }
+    zpoller_add (self->poller, self->router);
+    self->started = true;
+    HC_LOG (self->log, HC_LOG_INFO, "rooms.ready",
+            hc_field_str ("endpoint", hc_str (self->cfg.rooms_endpoint)));
+    return 0;
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (command && streq (command, "START") && !self->started)
+        zsock_send (self->pipe, "i", s_start (self));
+    else {
+        zsys_error ("rooms: invalid pipe command '%s'", command);
+        assert (false);
+    }
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const hc_config_t *cfg)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    self->pipe = pipe;
+    self->cfg = *cfg;
+    self->router = zsock_new (ZMQ_ROUTER);
+    self->pub = hc_log_pub_new (cfg->events_in_endpoint);
+    assert (self->router && self->pub);
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndhwm (self->router, 100000);
+    zsock_set_rcvhwm (self->router, 100000);
+    zsock_set_linger (self->router, 0);
+    self->poller = zpoller_new (pipe, NULL);
+    self->log = hc_log_new (self->pub, "rooms", cfg->log_level);
+    self->enc = msg_enc_new ();
+    self->dec = msg_dec_new ();
+    self->group = (uint64_t *) zmalloc (MSG_MAX_CONNS * sizeof (uint64_t));
+    assert (self->poller && self->log && self->enc && self->dec);
+    rooms_sink_t sink = {self, s_deliver, s_kick, self->log};
+    sig_rooms_cfg_t signal_cfg = {
+        (size_t) cfg->room_max_members, (size_t) cfg->max_rooms,
+        (size_t) cfg->queue_max_frames, (size_t) cfg->queue_max_bytes,
+        (size_t) cfg->queue_total_bytes, cfg->queue_ttl_ms};
+    self->signal = sig_rooms_new (&signal_cfg, &sink);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    sig_rooms_destroy (&self->signal);
+    zpoller_destroy (&self->poller);
+    hc_log_destroy (&self->log);
+    msg_enc_destroy (&self->enc);
+    msg_dec_destroy (&self->dec);
+    free (self->group);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->pub);
+    free (self);
+    *self_p = NULL;
+}
+
+//  How long the poller may sleep: until the next queued frame expires
+static int
+s_timeout (self_t *self)
+{
+    int64_t deadline = sig_rooms_next_deadline (self->signal);
+    if (deadline < 0)
+        return -1;
+    int64_t wait = deadline - zclock_mono ();
+    return wait < 0 ? 0 : wait > 60000 ? 60000 : (int) wait;
+}
+
+void
+rooms_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const hc_config_t *) args);
+    zsock_signal (pipe, 0);
+    while (!self->terminated) {
+        zsock_t *which = (zsock_t *) zpoller_wait (self->poller,
+                                                   s_timeout (self));
+        if (zpoller_terminated (self->poller))
+            break;
+        if (which == self->pipe)
+            s_handle_pipe (self);
+        int n = 0;
+        while (self->started && !self->terminated && n++ < DRAIN_BATCH
+               && hc_sock_readable (self->router, &self->terminated))
+            s_receive (self);
+        sig_rooms_expire (self->signal, zclock_mono ());
+    }
+    s_self_destroy (&self);
+}

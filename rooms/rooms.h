@@ -1,0 +1,27 @@
+/*  rooms.h - the actor that owns all signaling state
+
+    A ROUTER socket takes commands from every gateway (DEALER) and sends
+    deliveries back, addressed by the gateway routing id that each
+    connection id encodes. The logic (sig_rooms) is plain functions; this
+    file is only the socket loop.
+
+    Usage (args is a const hc_config_t *, copied by the actor):
+
+        zactor_t *rooms = zactor_new (rooms_actor, &cfg);
+        zstr_send (rooms, "START");
+        int rc;
+        zsock_recv (rooms, "i", &rc);       //  -1: could not bind
+*/
+#ifndef ROOMS_H_INCLUDED
+#define ROOMS_H_INCLUDED
+
+#include <czmq.h>
+
+void
+    rooms_actor (zsock_t *pipe, void *args);
+
+//  The routing id of the gateway that owns a connection id
+void
+    rooms_gateway_routing_id (uint64_t conn, char id [16]);
+
+#endif

@@ -1,0 +1,222 @@
+"""Test harness: runs the real homecall binary on a free loopback port and
+drives it with real WebSocket clients (python3-websockets).
+
+The server is started with --ws-port 0; it logs the port it got
+("gateway.listening"), so there is no race for a free port. Log lines are
+JSON (--log-format json) and read continuously by a thread, so the server
+never blocks on a full pipe and tests can wait for a log event.
+
+Ordering without sleeps: Client.barrier() sends a frame that always makes
+rooms answer this connection with an error (an offer naming a room nobody
+joined under this name). Rooms handles one gateway's commands in order and
+its deliveries come back in order, so every frame rooms meant for this
+client before the barrier arrives before the barrier's answer.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import websockets
+
+BINARY = os.path.abspath(os.environ.get("HOMECALL_BINARY", "build/homecall"))
+TIMEOUT = float(os.environ.get("HOMECALL_TEST_TIMEOUT", "5"))
+BARRIER_ROOM = "__barrier__"
+
+
+class Server:
+    """One homecall process, stopped by its pid when the test ends."""
+
+    def __init__(self, *args, env=None, cwd=None):
+        self.args = [BINARY, "--ws-host", "127.0.0.1", "--ws-port", "0",
+                     "--log-format", "json", "--log-level", "debug", *args]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=full_env,
+                                     cwd=cwd)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        event = self.wait_log("gateway.listening")
+        self.port = event["port"]
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def events(self):
+        """Every log record so far, parsed."""
+        out = []
+        with self.cond:
+            lines = list(self.lines)
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"event": "raw", "text": line})
+        return out
+
+    def find(self, event, **fields):
+        return [e for e in self.events() if e.get("event") == event
+                and all(e.get(k) == v for k, v in fields.items())]
+
+    def wait_log(self, event, timeout=TIMEOUT, **fields):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                found = self.find_locked(event, fields)
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None
+                                 and not self.reader.is_alive()):
+                    raise AssertionError(
+                        "no log event %s %s; log:\n%s" % (
+                            event, fields, "\n".join(self.lines[-40:])))
+                self.cond.wait(left)
+
+    def wait_count(self, event, count, timeout=TIMEOUT, **fields):
+        """Waits until count records match; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find(event, **fields)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            with self.cond:
+                self.cond.wait(0.05)
+
+    def find_locked(self, event, fields):
+        for line in self.lines:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") == event and all(
+                    e.get(k) == v for k, v in fields.items()):
+                return [e]
+        return []
+
+    def url(self, path="/signal"):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stops the server; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop within %ss" % timeout)
+        self.reader.join(timeout)
+        return self.proc.returncode
+
+
+class Client:
+    """A WebSocket client that reads frames as parsed JSON."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.barriers = 0
+        self.pending = []       # frames a barrier read past, oldest first
+
+    @classmethod
+    async def connect(cls, server, path="/signal", **kwargs):
+        ws = await websockets.connect(server.url(path), max_size=None,
+                                      **kwargs)
+        return cls(ws)
+
+    async def send(self, frame):
+        if isinstance(frame, (dict, list)):
+            frame = json.dumps(frame)
+        await self.ws.send(frame)
+
+    async def recv_raw(self, timeout=TIMEOUT):
+        return await asyncio.wait_for(self.ws.recv(), timeout)
+
+    async def recv(self, timeout=TIMEOUT):
+        if self.pending:
+            return self.pending.pop(0)
+        return json.loads(await self.recv_raw(timeout))
+
+    async def recv_ordered(self, timeout=TIMEOUT):
+        """The next frame as [key, value] pairs, in wire order (dicts keep
+        the order the parser saw)."""
+        raw = await self.recv_raw(timeout)
+        return [[k, v] for k, v in json.loads(raw).items()]
+
+    async def barrier(self):
+        """Frames that arrive before rooms answers a barrier frame."""
+        self.barriers += 1
+        await self.send({"type": "offer", "room": BARRIER_ROOM,
+                         "sdp": "barrier-%d" % self.barriers})
+        before, self.pending = self.pending, []
+        while True:
+            frame = json.loads(await self.recv_raw())
+            if (frame.get("type") == "error"
+                    and frame.get("code") == "not_joined"):
+                return before
+            before.append(frame)
+
+    async def expect_nothing(self, testcase):
+        testcase.assertEqual(await self.barrier(), [])
+
+    async def closed(self, timeout=TIMEOUT):
+        """Waits for the server to close; returns (code, reason)."""
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        except websockets.ConnectionClosed as closed:
+            return closed.code, closed.reason
+
+    async def close(self):
+        await self.ws.close()
+
+
+class ServerTest(unittest.IsolatedAsyncioTestCase):
+    """Starts a server per test with server_args; stops it afterwards."""
+
+    server_args = ()
+
+    def setUp(self):
+        self.server = Server(*self.server_args)
+        self.clients = []
+
+    async def asyncTearDown(self):
+        for client in self.clients:
+            await client.ws.close()
+
+    def tearDown(self):
+        code = self.server.stop()
+        self.assertEqual(code, 0, "server exit code")
+        problems = [e for e in self.server.events()
+                    if e.get("level") == "error"]
+        self.assertEqual(problems, [], "error records in the server log")
+
+    async def client(self, path="/signal", **kwargs):
+        c = await Client.connect(self.server, path, **kwargs)
+        self.clients.append(c)
+        return c
+
+    async def joined(self, room, user, path="/signal"):
+        """A client whose join rooms has processed; frames delivered on
+        the join wait in client.pending."""
+        c = await self.client(path)
+        await c.send({"type": "join", "room": room, "user": user,
+                      "from": user})
+        c.pending = await c.barrier()
+        return c

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The README, the example settings and CI stay true to the binary."""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BINARY  # noqa: E402
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def read(path):
+    with open(os.path.join(TOP, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def help_options():
+    """(flag, env, default) for every option --help lists."""
+    out = subprocess.run([BINARY, "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    rows = re.findall(r"^\s+(--[a-z-]+)\s+([A-Z_]+)\s+(\S+)", out, re.M)
+    rows = [row for row in rows if row[0] != "--env-file"]
+    assert len(rows) > 10, out
+    return rows
+
+
+class Docs(unittest.TestCase):
+    def test_readme_starts_with_the_two_commands(self):
+        first = read("README.md").splitlines()[:6]
+        commands = [line for line in first if "deploy/setup.sh" in line]
+        self.assertEqual(len(commands), 2)
+        self.assertIn("setup.sh run", commands[0])
+        self.assertIn("setup.sh test", commands[1])
+
+    def test_ci_runs_the_readme_test_command(self):
+        self.assertIn("deploy/setup.sh test", read(".ci/run"))
+
+    def test_setup_script_parses(self):
+        subprocess.run(["sh", "-n", os.path.join(TOP, "deploy/setup.sh")],
+                       check=True)
+
+    def test_every_option_is_documented_with_its_default(self):
+        readme = read("README.md")
+        example = read("deploy/homecall.env.example")
+        for flag, env, default in help_options():
+            with self.subTest(option=env):
+                row = [line for line in readme.splitlines()
+                       if "`%s`" % flag in line and "`%s`" % env in line]
+                self.assertEqual(len(row), 1, "README row for " + env)
+                if default != "(none)":
+                    self.assertIn("`%s`" % default, row[0])
+                    self.assertIn("%s=%s\n" % (env, default), example)
+                else:
+                    self.assertIn("%s=\n" % env, example)
+
+    def test_example_settings_are_all_real_options(self):
+        known = {env for _, env, _ in help_options()}
+        for line in read("deploy/homecall.env.example").splitlines():
+            if line and not line.startswith("#"):
+                self.assertIn(line.split("=")[0], known, line)
+
+    def test_every_error_code_is_documented(self):
+        readme = read("README.md")
+        codes = re.findall(r'#define SIG_E_\w+ "(\w+)"',
+                           read("common/sig_errors.h"))
+        self.assertGreater(len(codes), 8)
+        for code in codes:
+            self.assertIn("`%s`" % code, readme)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,85 @@
+/*  selftest.c - runs the self test of one class, or of all of them
+
+    selftest [--verbose] [--test NAME]...
+*/
+#include "common/buf.h"
+#include "common/bus.h"
+#include "common/config.h"
+#include "common/idmap.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/utf8.h"
+#include "gateway/gw_json.h"
+#include "gateway/gw_session.h"
+#include "gateway/gw_signal.h"
+#include "notifier/log_line.h"
+#include "rooms/sig_rooms.h"
+
+#include <czmq.h>
+
+typedef struct {
+    const char *name;
+    void (*test) (bool verbose);
+} test_item_t;
+
+static const test_item_t s_tests [] = {
+    {"buf", hc_buf_test},
+    {"utf8", utf8_test},
+    {"idmap", hc_idmap_test},
+    {"msg", msg_test},
+    {"config", hc_config_test},
+    {"log", hc_log_test},
+    {"bus", hc_bus_test},
+    {"gw_json", gw_json_test},
+    {"gw_session", gw_session_test},
+    {"gw_signal", gw_signal_test},
+    {"sig_rooms", sig_rooms_test},
+    {"log_line", log_line_test},
+};
+
+#define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))
+
+int
+main (int argc, char **argv)
+{
+    bool verbose = false;
+    const char *only [64];
+    size_t only_n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv [i], "--verbose") || streq (argv [i], "-v"))
+            verbose = true;
+        else
+        if (streq (argv [i], "--test") && i + 1 < argc && only_n < 64)
+            only [only_n++] = argv [++i];
+        else
+        if (streq (argv [i], "--list")) {
+            for (size_t t = 0; t < TESTS_N; t++)
+                printf ("%s\n", s_tests [t].name);
+            return 0;
+        }
+        else {
+            fprintf (stderr, "usage: selftest [--verbose] [--list] "
+                             "[--test NAME]...\n");
+            return 2;
+        }
+    }
+    size_t ran = 0;
+    for (size_t t = 0; t < TESTS_N; t++) {
+        bool wanted = only_n == 0;
+        for (size_t o = 0; o < only_n; o++)
+            if (streq (only [o], s_tests [t].name))
+                wanted = true;
+        if (wanted) {
+            s_tests [t].test (verbose);
+            ran++;
+        }
+    }
+    if (ran == 0 || (only_n && ran != only_n)) {
+        fprintf (stderr, "selftest: unknown test name\n");
+        return 2;
+    }
+    //  CZMQ reports dangling sockets at exit; shut down now so it does
+    zsys_shutdown ();
+    printf ("selftest: %zu passed\n", ran);
+    return 0;
+}
