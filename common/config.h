@@ -45,6 +45,16 @@ typedef struct {
     int64_t queue_total_bytes;      //  queued bytes over all rooms
     int64_t queue_ttl_ms;           //  life of a queued frame
 
+    //  p2p dialect (gateway: heartbeat; rooms: the rest)
+    int64_t p2p_heartbeat_interval_ms;  //  how often PINGs are checked
+    int64_t p2p_heartbeat_timeout_ms;   //  silence before a close
+    int64_t p2p_waiting_ttl_ms;         //  life of a waiting-list entry
+    int64_t p2p_waiting_sweep_ms;       //  how often entries are expired
+    int64_t p2p_reconnect_grace_ms;     //  a dropped call waits this long
+    int64_t p2p_max_users;              //  registered users
+    int64_t p2p_max_devices;            //  connections of one user
+    int64_t p2p_max_waiting;            //  waiting-list entries
+
     //  Logging (notifier)
     hc_log_level_t log_level;       //  least severe level written
     hc_log_format_t log_format;     //  text or JSON lines

@@ -24,6 +24,7 @@ struct _msg_dec_t {
     uint64_t conns [MSG_MAX_CONNS];       //  decoded OUT recipients
     hc_field_t fields [MSG_MAX_FIELDS];   //  decoded frame members
     size_t fields_used;         //  slots of fields taken by this decode
+    hc_str_t ids [MSG_MAX_P2P_IDS];       //  decoded p2p callees
 };
 
 //  ---------------------------------------------------------------------
@@ -183,6 +184,62 @@ msg_enc_sig (msg_enc_t *self, const msg_sig_t *m)
 }
 
 int
+msg_enc_p2p (msg_enc_t *self, const msg_p2p_t *m)
+{
+    size_t total = 0;
+    if (m->callees_n > MSG_MAX_P2P_IDS
+    ||  s_fields_check (m->payload, m->payload_n, MSG_MAX_DEPTH, &total))
+        return -1;
+    for (size_t i = 0; i < m->payload_n; i++)
+        if (m->payload [i].type != HC_V_RAW)
+            return -1;
+    struct {
+        const char *key;
+        hc_str_t value;
+        bool raw;               //  bin (raw JSON) rather than str
+    } optional [] = {
+        {"uk", m->user_key, false}, {"ur", m->user_raw, true},
+        {"n", m->name, true},       {"ph", m->photo, true},
+        {"dv", m->device, true},    {"an", m->answer, true},
+        {"ic", m->ice_params, true}, {"k", m->kind, false},
+        {"si", m->stream_id, true},
+    };
+    size_t optional_n = sizeof (optional) / sizeof (optional [0]);
+    size_t entries = 2 + (m->is_update ? 1 : 0) + (m->callees ? 1 : 0)
+                   + (m->payload_n ? 1 : 0);
+    for (size_t i = 0; i < optional_n; i++)
+        entries += hc_str_present (optional [i].value);
+    msgpack_packer *pk = s_begin (self, entries);
+    s_pack_key (pk, "c");
+    msgpack_pack_uint64 (pk, m->conn);
+    s_pack_key (pk, "r");
+    msgpack_pack_uint8 (pk, (uint8_t) m->route);
+    for (size_t i = 0; i < optional_n; i++)
+        if (hc_str_present (optional [i].value)) {
+            s_pack_key (pk, optional [i].key);
+            if (optional [i].raw)
+                s_pack_bin (pk, optional [i].value);
+            else
+                s_pack_str (pk, optional [i].value);
+        }
+    if (m->is_update) {
+        s_pack_key (pk, "iu");
+        msgpack_pack_true (pk);
+    }
+    if (m->callees) {
+        s_pack_key (pk, "cs");
+        msgpack_pack_array (pk, m->callees_n);
+        for (size_t i = 0; i < m->callees_n; i++)
+            s_pack_str (pk, m->callees [i]);
+    }
+    if (m->payload_n) {
+        s_pack_key (pk, "pl");
+        s_pack_fields (pk, m->payload, m->payload_n);
+    }
+    return 0;
+}
+
+int
 msg_enc_out (msg_enc_t *self, const msg_out_t *m)
 {
     size_t total = 0;
@@ -309,7 +366,9 @@ typedef enum {
     K_STR,          //  hc_str_t, valid UTF-8
     K_BIN,          //  hc_str_t, valid UTF-8 (raw JSON)
     K_CONNS,        //  array of uint64 into dec->conns
-    K_FIELDS        //  frame members into dec->fields
+    K_FIELDS,       //  frame members into dec->fields
+    K_IDS,          //  array of strings into dec->ids
+    K_TRUE          //  bool, only true is ever sent
 } key_type_t;
 
 //  Where K_FIELDS stores the members it decodes
@@ -415,6 +474,25 @@ s_decode_value (msg_dec_t *self, key_spec_t *spec, const msgpack_object *o)
             fields_ref_t *dst = (fields_ref_t *) spec->dst;
             return s_decode_fields (self, o, 1, dst->fields, dst->n);
         }
+        case K_IDS: {
+            if (o->type != MSGPACK_OBJECT_ARRAY)
+                return s_fail (self, "expected an array of ids");
+            const msgpack_object_array *a = &o->via.array;
+            if (a->size > MSG_MAX_P2P_IDS)
+                return s_fail (self, "too many ids");
+            for (uint32_t i = 0; i < a->size; i++)
+                if (s_decode_str (self, &a->ptr [i], &self->ids [i]))
+                    return -1;
+            msg_p2p_t *p2p = (msg_p2p_t *) spec->dst;
+            p2p->callees = self->ids;
+            p2p->callees_n = a->size;
+            return 0;
+        }
+        case K_TRUE:
+            if (o->type != MSGPACK_OBJECT_BOOLEAN || !o->via.boolean)
+                return s_fail (self, "expected true");
+            *(bool *) spec->dst = true;
+            return 0;
     }
     return s_fail (self, "internal: unknown key type");
 }
@@ -565,6 +643,42 @@ msg_dec_sig (msg_dec_t *self, const void *data, size_t size, msg_sig_t *m)
 }
 
 int
+msg_dec_p2p (msg_dec_t *self, const void *data, size_t size, msg_p2p_t *m)
+{
+    memset (m, 0, sizeof (*m));
+    int route = 0;
+    fields_ref_t ref = {&m->payload, &m->payload_n};
+    key_spec_t specs [] = {
+        {"c", K_U64, true, &m->conn, 0, false},
+        {"r", K_ENUM, true, &route, MSG_P2P_ROUTE_COUNT - 1, false},
+        {"uk", K_STR, false, &m->user_key, 256, false},
+        {"ur", K_BIN, false, &m->user_raw, 0, false},
+        {"n", K_BIN, false, &m->name, 0, false},
+        {"ph", K_BIN, false, &m->photo, 0, false},
+        {"dv", K_BIN, false, &m->device, 0, false},
+        {"an", K_BIN, false, &m->answer, 0, false},
+        {"ic", K_BIN, false, &m->ice_params, 0, false},
+        {"k", K_STR, false, &m->kind, 256, false},
+        {"si", K_BIN, false, &m->stream_id, 0, false},
+        {"iu", K_TRUE, false, &m->is_update, 0, false},
+        {"cs", K_IDS, false, m, 0, false},
+        {"pl", K_FIELDS, false, &ref, 0, false},
+    };
+    if (s_decode (self, data, size, specs, SPECS_N (specs)))
+        return -1;
+    for (size_t i = 0; i < m->payload_n; i++)
+        if (m->payload [i].type != HC_V_RAW)
+            return s_fail (self, "payload member is not raw JSON");
+    hc_str_t *raws [] = {&m->user_raw, &m->name, &m->photo, &m->device,
+                         &m->answer, &m->ice_params, &m->stream_id};
+    for (size_t i = 0; i < sizeof (raws) / sizeof (raws [0]); i++)
+        if (hc_str_present (*raws [i]) && raws [i]->len == 0)
+            return s_fail (self, "empty raw JSON value");
+    m->route = (msg_p2p_route_t) route;
+    return 0;
+}
+
+int
 msg_dec_out (msg_dec_t *self, const void *data, size_t size, msg_out_t *m)
 {
     memset (m, 0, sizeof (*m));
@@ -616,6 +730,16 @@ msg_sig_op_name (msg_sig_op_t op)
     static const char *names [] = {"join", "leave", "offer", "answer",
                                    "candidate"};
     return op < MSG_SIG_OP_COUNT ? names [op] : "?";
+}
+
+const char *
+msg_p2p_route_name (msg_p2p_route_t route)
+{
+    static const char *names [] = {
+        "ADD_USER", "RECONNECT", "OFFER", "ANSWER", "DECLINE", "ADD_ICE",
+        "SWAP_ICE", "SET_REMOTE_STREAM_ID", "UPDATE_OFFER", "UPDATE_ANSWER",
+        "MEDIA_UPDATE"};
+    return route < MSG_P2P_ROUTE_COUNT ? names [route] : "?";
 }
 
 const char *
@@ -784,6 +908,49 @@ msg_test (bool verbose)
     assert (s_fields_equal (out2.fields, out2.fields_n, fields, 6));
     msg_out_t nobody = {conns, 0, fields, 6};
     assert (msg_enc_out (enc, &nobody) == -1);
+
+    //  P2P, every member, then the minimal form
+    hc_str_t callees [] = {HC_STR_LIT ("carol"), HC_STR_LIT ("101")};
+    hc_field_t payload [] = {
+        hc_field_raw ("offer", HC_STR_LIT ("{\"type\":\"offer\",\"sdp\":\"X\"}")),
+        hc_field_raw ("isVideo", HC_STR_LIT ("true")),
+    };
+    msg_p2p_t p2p = {
+        .conn = 77, .route = MSG_P2P_OFFER,
+        .user_key = HC_STR_LIT ("101"), .user_raw = HC_STR_LIT ("101"),
+        .name = HC_STR_LIT ("\"Al\""), .photo = HC_STR_LIT ("null"),
+        .device = HC_STR_LIT ("\"web\""), .answer = HC_STR_LIT ("{}"),
+        .ice_params = HC_STR_LIT ("[]"), .kind = HC_STR_LIT ("audio"),
+        .stream_id = HC_STR_LIT ("\"s1\""), .is_update = true,
+        .callees = callees, .callees_n = 2,
+        .payload = payload, .payload_n = 2};
+    assert (msg_enc_p2p (enc, &p2p) == 0);
+    msg_p2p_t p2p2;
+    assert (msg_dec_p2p (dec, msg_enc_data (enc), msg_enc_size (enc), &p2p2)
+            == 0);
+    assert (p2p2.conn == 77 && p2p2.route == MSG_P2P_OFFER && p2p2.is_update);
+    hc_str_t *a [] = {&p2p.user_key, &p2p.user_raw, &p2p.name, &p2p.photo,
+                      &p2p.device, &p2p.answer, &p2p.ice_params, &p2p.kind,
+                      &p2p.stream_id};
+    hc_str_t *b [] = {&p2p2.user_key, &p2p2.user_raw, &p2p2.name, &p2p2.photo,
+                      &p2p2.device, &p2p2.answer, &p2p2.ice_params, &p2p2.kind,
+                      &p2p2.stream_id};
+    for (size_t i = 0; i < 9; i++)
+        assert (hc_str_eq (*a [i], *b [i]));
+    assert (p2p2.callees_n == 2 && hc_str_eq (p2p2.callees [1], callees [1]));
+    assert (s_fields_equal (p2p2.payload, p2p2.payload_n, payload, 2));
+    msg_p2p_t decline = {.conn = 78, .route = MSG_P2P_DECLINE};
+    assert (msg_enc_p2p (enc, &decline) == 0);
+    assert (msg_dec_p2p (dec, msg_enc_data (enc), msg_enc_size (enc), &p2p2)
+            == 0);
+    assert (p2p2.route == MSG_P2P_DECLINE && !hc_str_present (p2p2.user_key));
+    assert (!p2p2.callees && p2p2.payload_n == 0 && !p2p2.is_update);
+    hc_field_t not_raw [] = {hc_field_str ("x", HC_STR_LIT ("y"))};
+    decline.payload = not_raw;
+    decline.payload_n = 1;
+    assert (msg_enc_p2p (enc, &decline) == -1);
+    assert (strcmp (msg_p2p_route_name (MSG_P2P_SET_REMOTE_STREAM_ID),
+                    "SET_REMOTE_STREAM_ID") == 0);
 
     //  KICK
     msg_kick_t kick = {9, 1000, HC_STR_LIT ("No ping received")};

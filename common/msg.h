@@ -61,6 +61,45 @@ typedef struct {
     hc_str_t payload;           //  relay: raw JSON of sdp or candidate
 } msg_sig_t;
 
+//  Routes of the p2p dialect that reach rooms (PING stays in the gateway)
+typedef enum {
+    MSG_P2P_ADD_USER = 0,
+    MSG_P2P_RECONNECT,
+    MSG_P2P_OFFER,
+    MSG_P2P_ANSWER,
+    MSG_P2P_DECLINE,
+    MSG_P2P_ADD_ICE,
+    MSG_P2P_SWAP_ICE,
+    MSG_P2P_SET_REMOTE_STREAM_ID,
+    MSG_P2P_UPDATE_OFFER,
+    MSG_P2P_UPDATE_ANSWER,
+    MSG_P2P_MEDIA_UPDATE,
+    MSG_P2P_ROUTE_COUNT
+} msg_p2p_route_t;
+
+//  A p2p command, read by the gateway: JSON values the server only relays
+//  or stores stay raw JSON text; what rooms must compare is plain text.
+//  Absent (ptr == NULL) means the client sent nothing usable: the gateway
+//  applies each route's rules (truthiness, defaults) before sending.
+typedef struct {
+    uint64_t conn;              //  sender connection
+    msg_p2p_route_t route;
+    hc_str_t user_key;          //  String(userId), when userId is truthy
+    hc_str_t user_raw;          //  userId as written, when present
+    hc_str_t name;              //  raw JSON
+    hc_str_t photo;             //  raw JSON
+    hc_str_t device;            //  raw JSON
+    hc_str_t answer;            //  raw JSON (ANSWER, UPDATE_ANSWER)
+    hc_str_t ice_params;        //  raw JSON (ADD_ICE)
+    hc_str_t kind;              //  String(kind), when truthy
+    hc_str_t stream_id;         //  raw JSON, when truthy
+    bool is_update;             //  OFFER/ANSWER with a truthy isUpdate
+    const hc_str_t *callees;    //  OFFER: String() of each candidate
+    size_t callees_n;
+    const hc_field_t *payload;  //  relayed members, HC_V_RAW values
+    size_t payload_n;
+} msg_p2p_t;
+
 //  One JSON frame for some connections
 typedef struct {
     const uint64_t *conns;      //  recipients
@@ -115,6 +154,8 @@ int
 int
     msg_enc_sig (msg_enc_t *self, const msg_sig_t *m);
 int
+    msg_enc_p2p (msg_enc_t *self, const msg_p2p_t *m);
+int
     msg_enc_out (msg_enc_t *self, const msg_out_t *m);
 int
     msg_enc_kick (msg_enc_t *self, const msg_kick_t *m);
@@ -143,6 +184,8 @@ int
 int
     msg_dec_sig (msg_dec_t *self, const void *data, size_t size, msg_sig_t *m);
 int
+    msg_dec_p2p (msg_dec_t *self, const void *data, size_t size, msg_p2p_t *m);
+int
     msg_dec_out (msg_dec_t *self, const void *data, size_t size, msg_out_t *m);
 int
     msg_dec_kick (msg_dec_t *self, const void *data, size_t size,
@@ -153,6 +196,9 @@ int
 //  Names for log lines and topics
 const char *
     msg_sig_op_name (msg_sig_op_t op);
+//  The route's name as clients write it ("ADD_USER", ...)
+const char *
+    msg_p2p_route_name (msg_p2p_route_t route);
 const char *
     hc_log_level_name (hc_log_level_t level);
 

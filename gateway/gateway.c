@@ -14,6 +14,7 @@
 */
 #include "gateway.h"
 #include "gw_json.h"
+#include "gw_p2p.h"
 #include "gw_session.h"
 #include "gw_signal.h"
 #include "../common/config.h"
@@ -49,6 +50,8 @@ typedef struct {
     ev_timer stats_timer;       //  periodic counters
     struct lws_context *ctx;    //  libwebsockets, once started
     ev_timer liveness_timer;    //  pings idle clients, drops silent ones
+    ev_timer heartbeat_timer;   //  p2p: closes connections without PING
+    gw_p2p_result_t *p2p;       //  reused reader of p2p frames
     zhashx_t *sessions;         //  connection id -> gw_session_t
     uint32_t instance;          //  high half of our connection ids
     uint32_t next_seq;          //  low half
@@ -139,17 +142,34 @@ s_send_fields (self_t *self, gw_session_t *session, const hc_field_t *fields,
     gw_outbuf_release (&buf);
 }
 
-//  {"type":"error","message":text,"code":code}
+//  An error of the gateway's own, in the session's dialect:
+//  /signal  {"type":"error","message":text,"code":code}
+//  p2p      {"type":"error","message":text,"handler":handler,"context":{}}
 static void
-s_send_signal_error (self_t *self, gw_session_t *session, const char *text,
-                     const char *code)
+s_send_error (self_t *self, gw_session_t *session, const char *text,
+              const char *code, const char *handler)
 {
     hc_field_t fields [] = {
         hc_field_str ("type", HC_STR_LIT ("error")),
         hc_field_str ("message", hc_str (text)),
-        hc_field_str ("code", hc_str (code)),
+        session->dialect == HC_DIALECT_SIGNAL
+            ? hc_field_str ("code", hc_str (code))
+            : hc_field_str ("handler", hc_str (handler)),
+        hc_field_obj ("context", NULL, 0),
     };
-    s_send_fields (self, session, fields, 3);
+    s_send_fields (self, session, fields,
+                   session->dialect == HC_DIALECT_SIGNAL ? 3 : 4);
+}
+
+//  A frame that is not JSON: the p2p dialect's PONG
+static void
+s_send_text (self_t *self, gw_session_t *session, const char *text)
+{
+    gw_outbuf_t *buf = gw_outbuf_new (text, strlen (text));
+    if (buf) {
+        s_session_enqueue (self, session, buf);
+        gw_outbuf_release (&buf);
+    }
 }
 
 //  Closes now, from inside an lws callback for this wsi (return its -1)
@@ -173,16 +193,19 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
 //  ---------------------------------------------------------------------
 //  Client frames
 
-//  Malformed input: "Invalid message" with a code saying why, and a record
+//  Malformed input: "Invalid message" (with a code saying why, or the p2p
+//  dialect's handler PARSE), and a record
 static void
-s_signal_invalid (self_t *self, gw_session_t *session, const char *code,
-                  size_t size)
+s_invalid (self_t *self, gw_session_t *session, const char *code,
+           size_t size)
 {
     self->invalid++;
-    s_send_signal_error (self, session, SIG_INVALID_MESSAGE, code);
+    s_send_error (self, session, SIG_INVALID_MESSAGE, code, "PARSE");
     char hex [17];
     s_conn_hex (session->id, hex);
-    HC_LOG (self->log, HC_LOG_INFO, "signal.invalid",
+    HC_LOG (self->log, HC_LOG_INFO,
+            session->dialect == HC_DIALECT_SIGNAL ? "signal.invalid"
+                                                  : "p2p.invalid",
             hc_field_str ("conn", hc_str (hex)),
             hc_field_str ("code", hc_str (code)),
             hc_field_int ("size", (int64_t) size));
@@ -198,7 +221,7 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
     char hex [17];
     switch (result.kind) {
         case GW_SIG_INVALID:
-            s_signal_invalid (self, session, result.code, len);
+            s_invalid (self, session, result.code, len);
             break;
         case GW_SIG_CLIENT_ERROR: {
             hc_str_t text = result.client_message;
@@ -217,8 +240,37 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
             &&  s_to_rooms (self, MSG_SIG) == 0)
                 break;
             self->busy++;
-            s_send_signal_error (self, session, SIG_T_SERVER_BUSY,
-                                 SIG_E_SERVER_BUSY);
+            s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
+                          "SERVER");
+            break;
+    }
+    gw_json_release (&root);
+}
+
+static void
+s_p2p_frame (self_t *self, gw_session_t *session, const char *data,
+             size_t len)
+{
+    cJSON *root = NULL;
+    gw_p2p_result_t *result = self->p2p;
+    gw_p2p_read (data, len, &root, result);
+    switch (result->kind) {
+        case GW_P2P_PING:
+            //  Text PING and {"route":"PING"} both keep the session (B5)
+            session->last_app_ping = ev_now (self->loop);
+            s_send_text (self, session, "PONG");
+            break;
+        case GW_P2P_INVALID:
+            s_invalid (self, session, SIG_E_INVALID_JSON, len);
+            break;
+        case GW_P2P_COMMAND:
+            result->cmd.conn = session->id;
+            if (msg_enc_p2p (self->enc, &result->cmd) == 0
+            &&  s_to_rooms (self, MSG_P2P) == 0)
+                break;
+            self->busy++;
+            s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
+                          "SERVER");
             break;
     }
     gw_json_release (&root);
@@ -245,17 +297,19 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
     }
     if (rate != GW_RATE_OK) {
         if (rate == GW_RATE_DROP_TELL)
-            s_send_signal_error (self, session, SIG_T_RATE_LIMITED,
-                                 SIG_E_RATE_LIMITED);
+            s_send_error (self, session, SIG_T_RATE_LIMITED,
+                          SIG_E_RATE_LIMITED, "RATE_LIMIT");
         return 0;
     }
     //  lws checks text frames; binary ones carry the same JSON
     if (binary && !utf8_valid (data, len)) {
-        s_signal_invalid (self, session, SIG_E_INVALID_JSON, len);
+        s_invalid (self, session, SIG_E_INVALID_JSON, len);
         return 0;
     }
     if (session->dialect == HC_DIALECT_SIGNAL)
         s_signal_frame (self, session, data, len);
+    else
+        s_p2p_frame (self, session, data, len);
     return 0;
 }
 
@@ -300,6 +354,12 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
         gw_session_close_after_flush (session, LWS_CLOSE_STATUS_GOINGAWAY,
                                       "server shutting down");
         lws_callback_on_writable (wsi);
+    }
+    else
+    if (session->dialect == HC_DIALECT_P2P) {
+        session->last_app_ping = session->last_seen;
+        hc_field_t hello [] = {hc_field_str ("type", HC_STR_LIT ("userConnect"))};
+        s_send_fields (self, session, hello, 1);
     }
 }
 
@@ -614,6 +674,33 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
     }
 }
 
+//  The p2p dialect's own heartbeat (seed): a connection that has not sent
+//  PING for P2P_HEARTBEAT_TIMEOUT is closed with 1000 "No ping received"
+static void
+s_heartbeat (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) revents;
+    self_t *self = (self_t *) timer->data;
+    double now = ev_now (loop);
+    double timeout = (double) self->cfg.p2p_heartbeat_timeout_ms / 1000;
+    for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
+         session; session = (gw_session_t *) zhashx_next (self->sessions)) {
+        if (session->dialect != HC_DIALECT_P2P || session->closing
+        ||  now - session->last_app_ping <= timeout)
+            continue;
+        char hex [17];
+        s_conn_hex (session->id, hex);
+        HC_LOG (self->log, HC_LOG_INFO, "p2p.heartbeat_close",
+                hc_field_str ("conn", hc_str (hex)),
+                hc_field_int ("silent_ms",
+                              (int64_t) ((now - session->last_app_ping)
+                                         * 1000)));
+        gw_session_close_after_flush (session, LWS_CLOSE_STATUS_NORMAL,
+                                      "No ping received");
+        lws_callback_on_writable (session->wsi);
+    }
+}
+
 static int
 s_start (self_t *self)
 {
@@ -646,6 +733,7 @@ s_start (self_t *self)
             hc_field_str ("instance", hc_str (instance)));
     ev_timer_start (self->loop, &self->stats_timer);
     ev_timer_start (self->loop, &self->liveness_timer);
+    ev_timer_start (self->loop, &self->heartbeat_timer);
     return port;
 }
 
@@ -786,6 +874,10 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
                 / 4000;
     tick = tick < 0.05 ? 0.05 : tick > 5 ? 5 : tick;
     ev_timer_init (&self->liveness_timer, s_liveness, tick, tick);
+    double beat = (double) cfg->p2p_heartbeat_interval_ms / 1000;
+    ev_timer_init (&self->heartbeat_timer, s_heartbeat, beat, beat);
+    self->heartbeat_timer.data = self;
+    self->p2p = (gw_p2p_result_t *) zmalloc (sizeof (gw_p2p_result_t));
     self->drain.data = self->stop_timer.data = self->stats_timer.data = self;
     self->liveness_timer.data = self;
     ev_io_start (self->loop, &self->pipe_io);
@@ -811,6 +903,7 @@ s_self_destroy (self_t **self_p)
         ev_timer_stop (self->loop, &self->stop_timer);
         ev_timer_stop (self->loop, &self->stats_timer);
         ev_timer_stop (self->loop, &self->liveness_timer);
+        ev_timer_stop (self->loop, &self->heartbeat_timer);
         ev_run (self->loop, 0);             //  lets lws finish its watchers
         ev_loop_destroy (self->loop);
     }
@@ -818,6 +911,7 @@ s_self_destroy (self_t **self_p)
     tl_log = NULL;
     hc_log_destroy (&self->log);
     hc_buf_free (&self->render);
+    free (self->p2p);
     msg_enc_destroy (&self->enc);
     msg_dec_destroy (&self->dec);
     if (self->sessions)

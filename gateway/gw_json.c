@@ -230,55 +230,100 @@ s_skip_value (const char *p, const char *end, bool *strict)
     return NULL;
 }
 
-//  Does the quoted key at [k0, k1) name key? Escaped keys are decoded.
-static bool
-s_key_matches (const char *k0, const char *k1, const char *key)
+//  The name of the quoted key at [k0, k1): the bytes between the quotes,
+//  or, when it has escapes, its decoded text. Decoded names live in the
+//  arena until the next parse; without room there (a frame far beyond any
+//  real one) the name stays as written, escapes and all.
+static hc_str_t
+s_key_name (const char *k0, const char *k1)
 {
-    size_t raw_len = (size_t) (k1 - k0) - 2;
-    if (!memchr (k0, '\\', raw_len + 1))
-        return strlen (key) == raw_len && memcmp (k0 + 1, key, raw_len) == 0;
+    hc_str_t raw = {k0 + 1, (size_t) (k1 - k0) - 2};
+    if (!memchr (raw.ptr, '\\', raw.len))
+        return raw;
     cJSON *name = cJSON_ParseWithLength (k0, (size_t) (k1 - k0));
-    bool match = cJSON_IsString (name) && strcmp (name->valuestring, key) == 0;
+    bool in_arena = name && tl_arena && (char *) name >= tl_arena->block
+                 && (char *) name < tl_arena->block + ARENA_SIZE;
+    if (in_arena && cJSON_IsString (name))
+        return hc_str (name->valuestring);
     cJSON_Delete (name);
-    return match;
+    return raw;
+}
+
+//  Steps over one "key": value member at *p; false at the end, and with
+//  *p set to NULL on a syntax error
+static bool
+s_member_next (const char **p, const char *end, gw_member_t *member)
+{
+    const char *q = *p;
+    if (q >= end || *q == '}')
+        return false;
+    const char *k0 = q;
+    bool key_strict = true;
+    q = s_skip_string (q, end, &key_strict);
+    const char *k1 = q;
+    if (q)
+        q = s_skip_ws (q, end);
+    if (!q || q >= end || *q != ':') {
+        *p = NULL;
+        return false;
+    }
+    q = s_skip_ws (q + 1, end);
+    const char *v0 = q;
+    member->strict = true;
+    q = s_skip_value (q, end, &member->strict);
+    if (!q) {
+        *p = NULL;
+        return false;
+    }
+    member->key = s_key_name (k0, k1);
+    member->value = (hc_str_t){v0, (size_t) (q - v0)};
+    q = s_skip_ws (q, end);
+    if (q < end && *q == ',')
+        q = s_skip_ws (q + 1, end);
+    *p = q;
+    return true;
+}
+
+//  Positions at the first member of the object in text
+static const char *
+s_members_begin (const char *text, const char *end)
+{
+    const char *p = s_skip_ws (text, end);
+    if (p >= end || *p != '{')
+        return NULL;
+    return s_skip_ws (p + 1, end);
 }
 
 int
 gw_json_span (const char *text, size_t len, const char *key, hc_str_t *span)
 {
     const char *end = text + len;
-    const char *p = s_skip_ws (text, end);
-    bool found = false;
-    bool strict = true;
-    if (p >= end || *p != '{')
-        return -1;
-    p = s_skip_ws (p + 1, end);
-    while (p < end && *p != '}') {
-        const char *k0 = p;
-        bool key_strict = true;
-        p = s_skip_string (p, end, &key_strict);
-        if (!p)
-            return -1;
-        const char *k1 = p;
-        p = s_skip_ws (p, end);
-        if (p >= end || *p != ':')
-            return -1;
-        p = s_skip_ws (p + 1, end);
-        const char *v0 = p;
-        bool value_strict = true;
-        p = s_skip_value (p, end, &value_strict);
-        if (!p)
-            return -1;
-        if (s_key_matches (k0, k1, key)) {
-            *span = (hc_str_t){v0, (size_t) (p - v0)};
-            strict = value_strict;
+    const char *p = s_members_begin (text, end);
+    bool found = false, strict = true;
+    gw_member_t member;
+    while (p && s_member_next (&p, end, &member))
+        if (hc_str_eq_cstr (member.key, key)) {
+            *span = member.value;
+            strict = member.strict;
             found = true;
         }
-        p = s_skip_ws (p, end);
-        if (p < end && *p == ',')
-            p = s_skip_ws (p + 1, end);
+    return p && found && strict ? 0 : -1;
+}
+
+int
+gw_json_members (const char *text, size_t len, gw_member_t *members,
+                 size_t cap)
+{
+    const char *end = text + len;
+    const char *p = s_members_begin (text, end);
+    size_t n = 0;
+    gw_member_t member;
+    while (p && s_member_next (&p, end, &member)) {
+        if (n == cap)
+            return -1;
+        members [n++] = member;
     }
-    return found && strict ? 0 : -1;
+    return p ? (int) n : -1;
 }
 
 //  JavaScript's String.prototype.trim: ASCII white space, line
@@ -359,7 +404,9 @@ static void
 s_expect_span (const char *text, const char *key, const char *expected)
 {
     hc_str_t span;
+    cJSON *root = gw_json_parse (text, strlen (text));  //  as the gateway does
     int rc = gw_json_span (text, strlen (text), key, &span);
+    gw_json_release (&root);
     if (!expected)
         assert (rc == -1);
     else {
@@ -428,6 +475,21 @@ gw_json_test (bool verbose)
     s_expect_span ("{\"c\":-}", "c", NULL);
     //  ...unless the bad value is not the one relayed
     s_expect_span ("{\"junk\":01,\"c\":2}", "c", "2");
+
+    //  Members: in order, duplicates kept, escaped names decoded
+    text = "{\"route\":\"OFFER\", \"o\\u0066fer\":{\"sdp\":\"v\"},\"n\":1,\"n\":2}";
+    root = gw_json_parse (text, strlen (text));
+    gw_member_t members [4];
+    assert (gw_json_members (text, strlen (text), members, 4) == 4);
+    assert (hc_str_eq_cstr (members [0].key, "route"));
+    assert (hc_str_eq_cstr (members [0].value, "\"OFFER\""));
+    assert (hc_str_eq_cstr (members [1].key, "offer"));
+    assert (hc_str_eq_cstr (members [1].value, "{\"sdp\":\"v\"}"));
+    assert (hc_str_eq_cstr (members [3].value, "2") && members [3].strict);
+    assert (gw_json_members (text, strlen (text), members, 3) == -1);
+    assert (gw_json_members ("{}", 2, members, 4) == 0);
+    assert (gw_json_members ("[1]", 3, members, 4) == -1);
+    gw_json_release (&root);
 
     //  Trim like JavaScript
     hc_str_t t = gw_json_trim (HC_STR_LIT ("  r1 \t"));

@@ -36,6 +36,19 @@ const cJSON *
 int
     gw_json_span (const char *text, size_t len, const char *key,
                   hc_str_t *span);
+//  One top-level member of an object, as written
+typedef struct {
+    hc_str_t key;               //  its name, decoded (valid until the next
+                                //  parse on this thread)
+    hc_str_t value;             //  the original text of its value
+    bool strict;                //  the value is JSON a browser accepts
+} gw_member_t;
+
+//  The top-level members of the object that text parsed into, in order,
+//  duplicates included. Returns how many, or -1 if more than cap.
+int
+    gw_json_members (const char *text, size_t len, gw_member_t *members,
+                     size_t cap);
 //  s without the white space JavaScript's trim() removes
 hc_str_t
     gw_json_trim (hc_str_t s);

@@ -58,6 +58,7 @@ typedef struct {
     double refilled_at;         //  seconds, event loop time
     double told_at;             //  last rate_limited error sent
     double last_seen;           //  last frame or pong from the client
+    double last_app_ping;       //  p2p: last PING (the dialect's heartbeat)
     double pinged_at;           //  last ping we decided to send
     bool ping_due;              //  send a ping at the next WRITEABLE
     bool timed_out;             //  dropped for silence

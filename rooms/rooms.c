@@ -11,6 +11,7 @@
     gateway that sent it. Anything else is logged and dropped.
 */
 #include "rooms.h"
+#include "p2p_calls.h"
 #include "sig_rooms.h"
 #include "../common/config.h"
 #include "../common/log.h"
@@ -31,6 +32,7 @@ typedef struct {
     msg_enc_t *enc;             //  reused delivery encoder
     msg_dec_t *dec;             //  reused command decoder
     sig_rooms_t *signal;        //  /signal state
+    p2p_calls_t *p2p;           //  p2p dialect state
     uint64_t *group;            //  scratch: one gateway's share of a delivery
     bool started;               //  router bound
     bool terminated;            //  $TERM received
@@ -138,6 +140,12 @@ s_owned (zmq_msg_t *identity, uint64_t conn)
         && memcmp (zmq_msg_data (identity), id, strlen (id)) == 0;
 }
 
+static p2p_now_t
+s_p2p_now (int64_t mono_ms)
+{
+    return (p2p_now_t){mono_ms, zclock_time ()};
+}
+
 static void
 s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
             zmq_msg_t *body_msg)
@@ -149,6 +157,17 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         memcpy (verb, zmq_msg_data (verb_msg), zmq_msg_size (verb_msg));
     int64_t now = zclock_mono ();
 
+    if (streq (verb, MSG_P2P)) {
+        msg_p2p_t cmd;
+        if (msg_dec_p2p (self->dec, body, size, &cmd))
+            s_malformed (self, verb, msg_dec_error (self->dec));
+        else
+        if (!s_owned (identity, cmd.conn))
+            s_malformed (self, verb, "connection of another gateway");
+        else
+            p2p_calls_command (self->p2p, &cmd, s_p2p_now (now));
+    }
+    else
     if (streq (verb, MSG_SIG)) {
         msg_sig_t cmd;
         if (msg_dec_sig (self->dec, body, size, &cmd))
@@ -172,8 +191,10 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         else
         if (!s_owned (identity, close.conn))
             s_malformed (self, verb, "connection of another gateway");
-        else
+        else {
             sig_rooms_close (self->signal, close.conn, now);
+            p2p_calls_close (self->p2p, close.conn, s_p2p_now (now));
+        }
     }
     else
     if (streq (verb, MSG_OPEN)) {
@@ -286,6 +307,11 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
         (size_t) cfg->queue_max_frames, (size_t) cfg->queue_max_bytes,
         (size_t) cfg->queue_total_bytes, cfg->queue_ttl_ms};
     self->signal = sig_rooms_new (&signal_cfg, &sink);
+    p2p_calls_cfg_t p2p_cfg = {
+        cfg->p2p_waiting_ttl_ms, cfg->p2p_waiting_sweep_ms,
+        cfg->p2p_reconnect_grace_ms, (size_t) cfg->p2p_max_users,
+        (size_t) cfg->p2p_max_devices, (size_t) cfg->p2p_max_waiting};
+    self->p2p = p2p_calls_new (&p2p_cfg, &sink);
     return self;
 }
 
@@ -294,6 +320,7 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     sig_rooms_destroy (&self->signal);
+    p2p_calls_destroy (&self->p2p);
     zpoller_destroy (&self->poller);
     hc_log_destroy (&self->log);
     msg_enc_destroy (&self->enc);
@@ -305,11 +332,14 @@ s_self_destroy (self_t **self_p)
     *self_p = NULL;
 }
 
-//  How long the poller may sleep: until the next queued frame expires
+//  How long the poller may sleep: until the next timer of either dialect
 static int
 s_timeout (self_t *self)
 {
     int64_t deadline = sig_rooms_next_deadline (self->signal);
+    int64_t p2p = p2p_calls_next_deadline (self->p2p);
+    if (deadline < 0 || (p2p >= 0 && p2p < deadline))
+        deadline = p2p;
     if (deadline < 0)
         return -1;
     int64_t wait = deadline - zclock_mono ();
@@ -332,7 +362,9 @@ rooms_actor (zsock_t *pipe, void *args)
         while (self->started && !self->terminated && n++ < DRAIN_BATCH
                && hc_sock_readable (self->router, &self->terminated))
             s_receive (self);
-        sig_rooms_expire (self->signal, zclock_mono ());
+        int64_t now = zclock_mono ();
+        sig_rooms_expire (self->signal, now);
+        p2p_calls_tick (self->p2p, s_p2p_now (now));
     }
     s_self_destroy (&self);
 }

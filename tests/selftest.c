@@ -10,9 +10,12 @@
 #include "common/msg.h"
 #include "common/utf8.h"
 #include "gateway/gw_json.h"
+#include "gateway/gw_p2p.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
 #include "notifier/log_line.h"
+#include "rooms/p2p_calls.h"
+#include "rooms/p2p_frame.h"
 #include "rooms/sig_rooms.h"
 
 #include <czmq.h>
@@ -31,10 +34,13 @@ static const test_item_t s_tests [] = {
     {"log", hc_log_test},
     {"bus", hc_bus_test},
     {"gw_json", gw_json_test},
+    {"gw_p2p", gw_p2p_test},
     {"gw_session", gw_session_test},
     {"gw_signal", gw_signal_test},
     {"sig_rooms", sig_rooms_test},
     {"log_line", log_line_test},
+    {"p2p_frame", p2p_frame_test},
+    {"p2p_calls", p2p_calls_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

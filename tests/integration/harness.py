@@ -27,6 +27,8 @@ import websockets
 BINARY = os.path.abspath(os.environ.get("HOMECALL_BINARY", "build/homecall"))
 TIMEOUT = float(os.environ.get("HOMECALL_TEST_TIMEOUT", "5"))
 BARRIER_ROOM = "__barrier__"
+BARRIER_P2P = {"type": "error", "message": "<b>userId</b> is required",
+               "handler": "SWAP_ICE", "context": {}}
 
 
 class Server:
@@ -129,8 +131,9 @@ class Server:
 class Client:
     """A WebSocket client that reads frames as parsed JSON."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, p2p=False):
         self.ws = ws
+        self.p2p = p2p          # speaks the p2p dialect (any path but /signal)
         self.barriers = 0
         self.pending = []       # frames a barrier read past, oldest first
 
@@ -138,7 +141,7 @@ class Client:
     async def connect(cls, server, path="/signal", **kwargs):
         ws = await websockets.connect(server.url(path), max_size=None,
                                       **kwargs)
-        return cls(ws)
+        return cls(ws, p2p=path.split("?")[0] != "/signal")
 
     async def send(self, frame):
         if isinstance(frame, (dict, list)):
@@ -149,9 +152,14 @@ class Client:
         return await asyncio.wait_for(self.ws.recv(), timeout)
 
     async def recv(self, timeout=TIMEOUT):
+        """The next frame, parsed; a frame that is not JSON (PONG) as is."""
         if self.pending:
             return self.pending.pop(0)
-        return json.loads(await self.recv_raw(timeout))
+        raw = await self.recv_raw(timeout)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
 
     async def recv_ordered(self, timeout=TIMEOUT):
         """The next frame as [key, value] pairs, in wire order (dicts keep
@@ -160,14 +168,27 @@ class Client:
         return [[k, v] for k, v in json.loads(raw).items()]
 
     async def barrier(self):
-        """Frames that arrive before rooms answers a barrier frame."""
+        """Frames that arrive before rooms answers a barrier frame: in
+        /signal an offer naming a room this connection is not in, in p2p a
+        SWAP_ICE without userId; both always get an error from rooms and
+        change nothing."""
         self.barriers += 1
-        await self.send({"type": "offer", "room": BARRIER_ROOM,
-                         "sdp": "barrier-%d" % self.barriers})
+        if self.p2p:
+            await self.send({"route": "SWAP_ICE"})
+        else:
+            await self.send({"type": "offer", "room": BARRIER_ROOM,
+                             "sdp": "barrier-%d" % self.barriers})
         before, self.pending = self.pending, []
         while True:
-            frame = json.loads(await self.recv_raw())
-            if (frame.get("type") == "error"
+            raw = await self.recv_raw()
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                frame = raw
+            if self.p2p and frame == BARRIER_P2P:
+                return before
+            if (not self.p2p and isinstance(frame, dict)
+                    and frame.get("type") == "error"
                     and frame.get("code") == "not_joined"):
                 return before
             before.append(frame)

@@ -22,7 +22,7 @@ def help_options():
     """(flag, env, default) for every option --help lists."""
     out = subprocess.run([BINARY, "--help"], capture_output=True, text=True,
                          check=True).stdout
-    rows = re.findall(r"^\s+(--[a-z-]+)\s+([A-Z_]+)\s+(\S+)", out, re.M)
+    rows = re.findall(r"^\s+(--[a-z0-9-]+)\s+([A-Z0-9_]+)\s+(\S+)", out, re.M)
     rows = [row for row in rows if row[0] != "--env-file"]
     assert len(rows) > 10, out
     return rows
