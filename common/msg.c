@@ -193,6 +193,11 @@ msg_enc_p2p (msg_enc_t *self, const msg_p2p_t *m)
     for (size_t i = 0; i < m->payload_n; i++)
         if (m->payload [i].type != HC_V_RAW)
             return -1;
+    if (m->user_key.len > MSG_MAX_KEY || m->kind.len > MSG_MAX_KEY)
+        return -1;
+    for (size_t i = 0; i < m->callees_n; i++)
+        if (m->callees [i].len > MSG_MAX_KEY)
+            return -1;
     struct {
         const char *key;
         hc_str_t value;
@@ -334,6 +339,84 @@ s_fail (msg_dec_t *self, const char *why)
     return -1;
 }
 
+//  msgpack-c allocates a container's elements as soon as it reads its
+//  header, trusting the declared count: five bytes can ask for 128 GiB.
+//  Every element takes at least one byte, so a body is plausible only if
+//  no container declares more elements than bytes are left. One pass, no
+//  allocation; the real parse follows. Returns where the value ends, or
+//  NULL.
+static const uint8_t *
+s_plausible (const uint8_t *p, size_t size)
+{
+    const uint8_t *end = p + size;
+    uint64_t pending = 1;       //  values still to read
+    while (pending) {
+        if (p >= end)
+            return NULL;
+        pending--;
+        uint8_t c = *p++;
+        uint64_t skip = 0, items = 0;
+        size_t len_bytes = 0;   //  size of a length that follows the type
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+            continue;
+        if (c >= 0x80 && c <= 0x8f)
+            items = 2 * (uint64_t) (c & 0x0f);
+        else
+        if (c >= 0x90 && c <= 0x9f)
+            items = c & 0x0f;
+        else
+        if (c >= 0xa0 && c <= 0xbf)
+            skip = c & 0x1f;
+        else
+            switch (c) {
+                case 0xc4: case 0xd9: len_bytes = 1; break;     //  bin8 str8
+                case 0xc5: case 0xda: len_bytes = 2; break;
+                case 0xc6: case 0xdb: len_bytes = 4; break;
+                case 0xc7: len_bytes = 1; skip = 1; break;      //  ext + type
+                case 0xc8: len_bytes = 2; skip = 1; break;
+                case 0xc9: len_bytes = 4; skip = 1; break;
+                case 0xca: skip = 4; break;
+                case 0xcb: skip = 8; break;
+                case 0xcc: case 0xd0: skip = 1; break;
+                case 0xcd: case 0xd1: skip = 2; break;
+                case 0xce: case 0xd2: skip = 4; break;
+                case 0xcf: case 0xd3: skip = 8; break;
+                case 0xd4: skip = 2; break;
+                case 0xd5: skip = 3; break;
+                case 0xd6: skip = 5; break;
+                case 0xd7: skip = 9; break;
+                case 0xd8: skip = 17; break;
+                case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+                    size_t n = c == 0xdc || c == 0xde ? 2 : 4;
+                    if ((size_t) (end - p) < n)
+                        return NULL;
+                    uint64_t count = 0;
+                    for (size_t i = 0; i < n; i++)
+                        count = count << 8 | *p++;
+                    items = c >= 0xde ? 2 * count : count;
+                    break;
+                }
+                default:
+                    return NULL;       //  0xc1 is never used
+            }
+        if (len_bytes) {
+            if ((size_t) (end - p) < len_bytes)
+                return NULL;
+            uint64_t len = 0;
+            for (size_t i = 0; i < len_bytes; i++)
+                len = len << 8 | *p++;
+            skip += len;
+        }
+        if (skip > (uint64_t) (end - p))
+            return NULL;
+        p += skip;
+        pending += items;
+        if (pending > (uint64_t) (end - p))
+            return NULL;
+    }
+    return p;
+}
+
 //  Unpacks exactly one map that fills the whole buffer
 static int
 s_unpack_map (msg_dec_t *self, const void *data, size_t size,
@@ -344,6 +427,11 @@ s_unpack_map (msg_dec_t *self, const void *data, size_t size,
     msgpack_zone_clear (&self->zone);
     if (!data || size == 0)
         return s_fail (self, "empty body");
+    const uint8_t *value_end = s_plausible ((const uint8_t *) data, size);
+    if (!value_end)
+        return s_fail (self, "not msgpack");
+    if (value_end != (const uint8_t *) data + size)
+        return s_fail (self, "bytes after the body");
     size_t off = 0;
     msgpack_object root;
     msgpack_unpack_return rc = msgpack_unpack (
@@ -480,9 +568,12 @@ s_decode_value (msg_dec_t *self, key_spec_t *spec, const msgpack_object *o)
             const msgpack_object_array *a = &o->via.array;
             if (a->size > MSG_MAX_P2P_IDS)
                 return s_fail (self, "too many ids");
-            for (uint32_t i = 0; i < a->size; i++)
+            for (uint32_t i = 0; i < a->size; i++) {
                 if (s_decode_str (self, &a->ptr [i], &self->ids [i]))
                     return -1;
+                if (self->ids [i].len > MSG_MAX_KEY)
+                    return s_fail (self, "id too long");
+            }
             msg_p2p_t *p2p = (msg_p2p_t *) spec->dst;
             p2p->callees = self->ids;
             p2p->callees_n = a->size;
@@ -651,14 +742,14 @@ msg_dec_p2p (msg_dec_t *self, const void *data, size_t size, msg_p2p_t *m)
     key_spec_t specs [] = {
         {"c", K_U64, true, &m->conn, 0, false},
         {"r", K_ENUM, true, &route, MSG_P2P_ROUTE_COUNT - 1, false},
-        {"uk", K_STR, false, &m->user_key, 256, false},
+        {"uk", K_STR, false, &m->user_key, MSG_MAX_KEY, false},
         {"ur", K_BIN, false, &m->user_raw, 0, false},
         {"n", K_BIN, false, &m->name, 0, false},
         {"ph", K_BIN, false, &m->photo, 0, false},
         {"dv", K_BIN, false, &m->device, 0, false},
         {"an", K_BIN, false, &m->answer, 0, false},
         {"ic", K_BIN, false, &m->ice_params, 0, false},
-        {"k", K_STR, false, &m->kind, 256, false},
+        {"k", K_STR, false, &m->kind, MSG_MAX_KEY, false},
         {"si", K_BIN, false, &m->stream_id, 0, false},
         {"iu", K_TRUE, false, &m->is_update, 0, false},
         {"cs", K_IDS, false, m, 0, false},
@@ -998,6 +1089,9 @@ msg_test (bool verbose)
         assert (msg_dec_close (dec, raw.data, size, &cl) == -1);
     }
     msg_open_t op;
+    //  A container that claims more elements than there are bytes
+    assert (msg_dec_close (dec, "\xdd\xdd\xdd\xdd\xdd\x81\x21", 7, &cl) == -1);
+    assert (msg_dec_close (dec, "\x81\xa1" "c\xdc\xff\xff", 6, &cl) == -1);
     assert (msg_dec_open (dec, raw.data, s_pack_raw (&raw, 4), &op) == -1);
     assert (strcmp (msg_dec_error (dec), "string is not UTF-8") == 0);
     assert (msg_dec_open (dec, raw.data, s_pack_raw (&raw, 5), &op) == -1);

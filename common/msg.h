@@ -31,6 +31,7 @@
 #define MSG_MAX_FIELDS 512      //  frame members, nested ones included
 #define MSG_MAX_DEPTH 4         //  nesting of frame objects
 #define MSG_MAX_P2P_IDS 64      //  callee ids in one OFFER
+#define MSG_MAX_KEY 256         //  bytes of a user id or a stream kind
 
 typedef struct {
     uint64_t conn;              //  connection id

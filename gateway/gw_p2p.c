@@ -169,18 +169,20 @@ s_callees (gw_p2p_result_t *result, const cJSON *candidates)
         if (hc_str_present (key))
             result->callees [cmd->callees_n++] = key;
     }
-    //  Keys must outlive the parsed copy: those of strings point into it
+    //  Keys must outlive the parsed copy: those of strings point into it.
+    //  One too long to keep stays too long, so the frame is refused.
     if (parsed) {
         for (size_t i = 0; i < cmd->callees_n; i++) {
-            char *copy = result->numbers [i];
-            if (result->callees [i].ptr != copy) {
-                size_t len = result->callees [i].len < 31
-                           ? result->callees [i].len : 31;
-                memmove (copy, result->callees [i].ptr, len);
-                copy [len] = 0;
-                result->callees [i] = (hc_str_t){copy, len};
-            }
+            hc_str_t key = result->callees [i];
+            if (key.ptr == result->numbers [i] || key.len > MSG_MAX_KEY)
+                continue;
+            memcpy (result->ids [i], key.ptr, key.len);
+            result->ids [i][key.len] = 0;
+            result->callees [i] = (hc_str_t){result->ids [i], key.len};
         }
+        for (size_t i = 0; i < cmd->callees_n; i++)
+            if (result->callees [i].len > MSG_MAX_KEY)
+                result->callees [i] = (hc_str_t){"", MSG_MAX_KEY + 1};
         cJSON_Delete (parsed);
     }
 }
@@ -310,6 +312,13 @@ gw_p2p_read (const char *text, size_t len, cJSON **root_p,
         case MSG_P2P_ROUTE_COUNT:
             break;
     }
+    //  Ids longer than any real one are malformed, not truncated
+    bool too_long = cmd->user_key.len > MSG_MAX_KEY
+                 || cmd->kind.len > MSG_MAX_KEY;
+    for (size_t i = 0; i < cmd->callees_n; i++)
+        too_long |= cmd->callees [i].len > MSG_MAX_KEY;
+    if (too_long)
+        return;
     result->kind = GW_P2P_COMMAND;
 }
 
@@ -436,6 +445,20 @@ gw_p2p_test (bool verbose)
                   "\"name\":\"Z\",\"isUpdate\":true}", &root);
     assert (cmd->callees_n == 1 && hc_str_eq_cstr (cmd->callees [0], "7"));
     assert (hc_str_eq_cstr (cmd->name, "\"Z\"") && cmd->is_update);
+    gw_json_release (&root);
+    //  Ids from a JSON string are kept whole (a UUID is 36 bytes)
+    cmd = s_read ("{\"route\":\"OFFER\",\"userId\":\"a\",\"candidates\":"
+                  "\"[\\\"6f1c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6\\\"]\"}", &root);
+    assert (cmd->callees_n == 1);
+    assert (hc_str_eq_cstr (cmd->callees [0],
+                            "6f1c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6"));
+    gw_json_release (&root);
+    //  Ids longer than MSG_MAX_KEY are malformed
+    char long_id [400];
+    snprintf (long_id, sizeof (long_id),
+              "{\"route\":\"ADD_USER\",\"userId\":\"%0300d\"}", 1);
+    s_read (long_id, &root);
+    assert (s_result.kind == GW_P2P_INVALID);
     gw_json_release (&root);
     cmd = s_read ("{\"route\":\"OFFER\",\"userId\":\"a\",\"candidates\":"
                   "\"\\\"solo\\\"\"}", &root);

@@ -30,6 +30,7 @@ typedef struct {
     hc_field_t payload [GW_P2P_MAX_MEMBERS];
     gw_member_t members [GW_P2P_MAX_MEMBERS];
     char numbers [MSG_MAX_P2P_IDS + 2][32];     //  String() of numbers
+    char ids [MSG_MAX_P2P_IDS][MSG_MAX_KEY + 1];    //  ids out of a string
 } gw_p2p_result_t;
 
 //  Reads text. Slices in result point into text, into *root_p and into

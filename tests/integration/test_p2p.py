@@ -202,6 +202,7 @@ class Examples(P2PTest):
         await self.expect(a, CONNECT)
         await a.send({"route": "ADD_ICE", "userId": "alice",
                       "iceParams": ["ia"]})
+        await self.nothing(a)           # stored before b1's SWAP_ICE
         await b1.send({"route": "ADD_ICE", "userId": "bob",
                        "iceParams": ["ib"]})
         await b1.send({"route": "SWAP_ICE", "userId": "bob"})
