@@ -57,6 +57,8 @@ typedef struct {
     bool stopping;              //  closing clients before exit
     //  Counters for gateway.stats
     uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
+    uint64_t busy_logged;       //  busy count as of the last signal.busy
+    double busy_log_at;         //  when that record went out (ev_now)
 } self_t;
 
 static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
@@ -219,6 +221,14 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
             self->busy++;
             s_send_signal_error (self, session, SIG_T_SERVER_BUSY,
                                  SIG_E_SERVER_BUSY);
+            //  Overload is for the operator to see, once a second at most
+            if (ev_now (self->loop) - self->busy_log_at >= 1.0) {
+                HC_LOG (self->log, HC_LOG_WARN, "signal.busy",
+                        hc_field_int ("count", (int64_t) (self->busy
+                                                          - self->busy_logged)));
+                self->busy_logged = self->busy;
+                self->busy_log_at = ev_now (self->loop);
+            }
             break;
     }
     gw_json_release (&root);
@@ -769,7 +779,8 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     zsock_set_rcvhwm (self->rooms, 100000);
     zsock_set_linger (self->rooms, 0);
     zsock_connect (self->rooms, "%s", cfg->rooms_endpoint);
-    self->log = hc_log_new (self->pub, "gateway", cfg->log_level);
+    self->log = hc_log_new (self->pub, "gateway",
+                            hc_config_publish_level (cfg));
     tl_log = self->log;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
 

@@ -12,7 +12,10 @@
 #include "gateway/gw_json.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
+#include "notifier/alerts.h"
 #include "notifier/log_line.h"
+#include "notifier/subscribers.h"
+#include "notifier/telegram.h"
 #include "rooms/sig_rooms.h"
 
 #include <czmq.h>
@@ -35,6 +38,9 @@ static const test_item_t s_tests [] = {
     {"gw_signal", gw_signal_test},
     {"sig_rooms", sig_rooms_test},
     {"log_line", log_line_test},
+    {"alerts", alerts_test},
+    {"subscribers", subscribers_test},
+    {"telegram", telegram_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))
