@@ -321,9 +321,12 @@ s_find_alias (const char *name)
 static const char *
 s_getenv (const opt_spec_t *opt)
 {
+    //  An empty TELEGRAM_BOT_TOKEN= (as in the example file) does not hide
+    //  a TG_API_KEY that has a value
     const char *value = getenv (opt->env);
-    for (size_t i = 0; !value && i < ALIASES_N; i++)
-        if (strcmp (s_aliases [i].env, opt->env) == 0)
+    for (size_t i = 0; (!value || !*value) && i < ALIASES_N; i++)
+        if (strcmp (s_aliases [i].env, opt->env) == 0
+        &&  getenv (s_aliases [i].alias))
             value = getenv (s_aliases [i].alias);
     return value;
 }
@@ -347,6 +350,7 @@ s_load_dotenv (hc_config_t *cfg, const char *path, bool *seen, char *err,
     FILE *file = fopen (path, "r");
     if (!file)
         return 0;               //  no .env is the usual case
+    bool aliased [OPTIONS_N] = {false};
     char line [1024];
     int lineno = 0;
     int rc = 0;
@@ -376,18 +380,25 @@ s_load_dotenv (hc_config_t *cfg, const char *path, bool *seen, char *err,
                 value = s_dotenv_trim (value);
             }
         }
+        //  seen: the option got a non-empty value under its own name, which
+        //  an alias does not override, nor an empty value an alias's
         const opt_spec_t *opt = s_find_env (name);
-        if (!opt) {
+        bool alias = !opt;
+        if (alias)
             opt = s_find_alias (name);
-            if (opt && seen [opt - s_options])
-                continue;       //  the option's own name came first
-        }
         if (!opt)
             continue;           //  a .env may hold settings of other tools
+        if ((alias && seen [opt - s_options]) || (!alias && !*value
+                                                  && aliased [opt - s_options]))
+            continue;
         char source [64];
         snprintf (source, sizeof (source), ".env line %d", lineno);
         rc = s_apply (cfg, opt, value, source, err, err_size);
-        seen [opt - s_options] = true;
+        if (alias)
+            aliased [opt - s_options] = true;
+        else
+        if (*value)
+            seen [opt - s_options] = true;
     }
     fclose (file);
     return rc;
@@ -673,6 +684,18 @@ hc_config_test (bool verbose)
     fclose (f);
     assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
     assert (strcmp (cfg.telegram_bot_token, "1:real") == 0);
+    //  An empty value under the real name does not hide the alias's
+    f = fopen (dotenv, "w");
+    fprintf (f, "TG_API_KEY=2:alias\nTELEGRAM_BOT_TOKEN=\n");
+    fclose (f);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "2:alias") == 0);
+    setenv ("TELEGRAM_BOT_TOKEN", "", 1);
+    setenv ("TG_API_KEY", "3:env", 1);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "3:env") == 0);
+    unsetenv ("TELEGRAM_BOT_TOKEN");
+    unsetenv ("TG_API_KEY");
     cfg.telegram_bot_token [0] = 0;
     cfg.log_level = HC_LOG_ERROR;
     assert (hc_config_publish_level (&cfg) == HC_LOG_ERROR);

@@ -60,6 +60,7 @@ struct _alerts_t {
     int64_t burst_start;        //  client error window start
     int64_t burst_count;        //  client errors in that window
     bool burst_fired;           //  the window already alerted
+    uint64_t dropped;           //  alerts dropped, all chats, ever
 };
 
 //  ---------------------------------------------------------------------
@@ -295,18 +296,18 @@ s_queue_remove (chat_t *chat, size_t index)
 }
 
 //  Makes room for one more item: the oldest goes, and is counted
-static size_t
+static void
 s_queue_make_room (alerts_t *self, chat_t *chat)
 {
     if (chat->queue_n < self->cfg.queue_max)
-        return 0;
+        return;
     s_alert_release (&chat->queue [0].alert);
     s_queue_remove (chat, 0);
     chat->dropped++;
-    return 1;
+    self->dropped++;
 }
 
-static size_t
+static void
 s_chat_push (alerts_t *self, chat_t *chat, alert_t *alert, int64_t now)
 {
     if (alert->key) {
@@ -314,7 +315,7 @@ s_chat_push (alerts_t *self, chat_t *chat, alert_t *alert, int64_t now)
             alert_t *queued = chat->queue [i].alert;
             if (queued->key && strcmp (queued->key, alert->key) == 0) {
                 chat->queue [i].count++;
-                return 0;
+                return;
             }
         }
     }
@@ -324,10 +325,9 @@ s_chat_push (alerts_t *self, chat_t *chat, alert_t *alert, int64_t now)
         item.since = recent->at;
         item.due = recent->at + self->cfg.window_ms;
     }
-    size_t dropped = s_queue_make_room (self, chat);
+    s_queue_make_room (self, chat);
     alert->refs++;
     chat->queue [chat->queue_n++] = item;
-    return dropped;
 }
 
 //  Earliest time the chat may send anything, by its limits alone
@@ -474,7 +474,7 @@ s_render (alerts_t *self, const item_t *item, uint64_t dropped, int64_t now,
     char footer [200] = "";
     size_t used = 0;
     if (item->count > 1 || item->since < item->due) {
-        int64_t secs = (now - item->since + 999) / 1000;
+        int64_t secs = (now - item->since + 500) / 1000;   //  nearest
         used += (size_t) snprintf (footer + used, sizeof (footer) - used,
                                    "<i>\xc3\x97%u in the last %lld s</i>\n",
                                    item->count,
@@ -557,20 +557,18 @@ alerts_chats (alerts_t *self)
     return self->chats_n;
 }
 
-size_t
+void
 alerts_push (alerts_t *self, const msg_log_t *record, hc_log_level_t severity,
              int64_t now)
 {
     if (severity < self->cfg.min_level || self->chats_n == 0)
-        return 0;
+        return;
     alert_t *alert = s_alert_new (record, severity);
     if (!alert)
-        return 0;
-    size_t dropped = 0;
+        return;
     for (size_t i = 0; i < self->chats_n; i++)
-        dropped += s_chat_push (self, self->chats [i], alert, now);
+        s_chat_push (self, self->chats [i], alert, now);
     s_alert_release (&alert);
-    return dropped;
 }
 
 bool
@@ -681,6 +679,7 @@ alerts_done (alerts_t *self, int64_t chat_id, alerts_outcome_t outcome,
     if (chat->queue_n == self->cfg.queue_max) {
         s_alert_release (&item.alert);      //  it is the oldest
         chat->dropped++;
+        self->dropped++;
         return delay;
     }
     memmove (&chat->queue [1], &chat->queue [0],
@@ -717,6 +716,12 @@ alerts_pending (alerts_t *self)
     for (size_t i = 0; i < self->chats_n; i++)
         n += self->chats [i]->queue_n + (self->chats [i]->inflight.alert != 0);
     return n;
+}
+
+uint64_t
+alerts_dropped (alerts_t *self)
+{
+    return self->dropped;
 }
 
 //  ---------------------------------------------------------------------
@@ -858,7 +863,7 @@ alerts_test (bool verbose)
     alerts_done (alerts, 42, ALERTS_RETRY, 0, 300100);
     assert (alerts_pending (alerts) == 1);
     t = s_take (alerts, 301100, &text, 42);
-    assert (t && strstr (t, "\xc3\x97" "3 in the last 2 s"));
+    assert (t && strstr (t, "\xc3\x97" "3 in the last 1 s"));
 
     //  Full queue (3): the oldest goes, the next message says so
     s_push (alerts, "k1", "", 400000);
@@ -866,7 +871,7 @@ alerts_test (bool verbose)
     s_push (alerts, "k3", "", 400000);
     s_push (alerts, "k4", "", 400000);
     s_push (alerts, "k5", "", 400000);
-    assert (alerts_pending (alerts) == 3);
+    assert (alerts_pending (alerts) == 3 && alerts_dropped (alerts) == 2);
     t = s_take (alerts, 400000, &text, 42);
     assert (t && strstr (t, "k3") && strstr (t, "2 earlier alerts were "
                                                 "dropped (queue full)"));

@@ -76,9 +76,8 @@ int
 size_t
     alerts_chats (alerts_t *self);
 
-//  Queues an alert for every chat (if severe enough). Returns how many
-//  older alerts had to be dropped to make room.
-size_t
+//  Queues an alert for every chat (if severe enough)
+void
     alerts_push (alerts_t *self, const msg_log_t *record,
                  hc_log_level_t severity, int64_t now);
 //  Counts a client error; true when it completed a burst, which was
@@ -107,6 +106,9 @@ int64_t
 //  Messages queued or in flight, over all chats
 size_t
     alerts_pending (alerts_t *self);
+//  Alerts dropped for a full queue since the start, over all chats
+uint64_t
+    alerts_dropped (alerts_t *self);
 
 void
     alerts_test (bool verbose);

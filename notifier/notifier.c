@@ -58,6 +58,7 @@ typedef struct {
     int64_t updates_started;    //  when the last one started
     unsigned updates_failures;  //  consecutive getUpdates failures
     int64_t stop_at;            //  after $TERM: give up on alerts then
+    uint64_t drops_logged;      //  alerts_dropped as of the last record
 } self_t;
 
 static int
@@ -102,22 +103,31 @@ s_redact (self_t *self, hc_buf_t *text)
     telegram_redact (text, self->cfg.telegram_subscribe_secret);
 }
 
+//  A full queue dropped alerts since we last said so
+static void
+s_note_drops (self_t *self)
+{
+    uint64_t dropped = alerts_dropped (self->alerts);
+    if (dropped > self->drops_logged)
+        HC_LOG (self->log, HC_LOG_WARN, "telegram.dropped",
+                hc_field_int ("count", (int64_t) (dropped
+                                                  - self->drops_logged)),
+                hc_field_str ("why", HC_STR_LIT ("queue full")));
+    self->drops_logged = dropped;
+}
+
 static void
 s_alert (self_t *self, const msg_log_t *record)
 {
     hc_log_level_t severity;
     alerts_class_t class = alerts_classify (record, &severity);
     int64_t now = zclock_mono ();
-    size_t dropped = 0;
     if (class == ALERTS_ALERT)
-        dropped = alerts_push (self->alerts, record, severity, now);
+        alerts_push (self->alerts, record, severity, now);
     else
     if (class == ALERTS_CLIENT_ERROR)
         alerts_client_error (self->alerts, record, now);
-    if (dropped)
-        HC_LOG (self->log, HC_LOG_WARN, "telegram.dropped",
-                hc_field_int ("count", (int64_t) dropped),
-                hc_field_str ("why", HC_STR_LIT ("queue full")));
+    s_note_drops (self);
 }
 
 static void
@@ -275,6 +285,7 @@ s_telegram_done (void *ctx, const telegram_result_t *result)
     }
     int64_t delay = alerts_done (self->alerts, result->chat, result->outcome,
                                  result->retry_after_ms, now);
+    s_note_drops (self);
     if (result->outcome == ALERTS_SENT)
         HC_LOG (self->log, HC_LOG_DEBUG, "telegram.sent",
                 hc_field_int ("chat", result->chat));
