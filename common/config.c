@@ -565,18 +565,18 @@ hc_config_print_help (FILE *out)
              "choose another). Flags win\nover the environment, the "
              "environment over .env.\n\n",
              HOMECALL_VERSION);
-    fprintf (out, "  %-24s %-22s %-16s %s\n", "flag", "environment", "default",
+    fprintf (out, "  %-28s %-26s %-16s %s\n", "flag", "environment", "default",
              "meaning");
     for (size_t i = 0; i < OPTIONS_N; i++) {
         char flag [64];
         snprintf (flag, sizeof (flag), "--%s", s_options [i].flag);
-        fprintf (out, "  %-24s %-22s %-16s %s\n", flag, s_options [i].env,
+        fprintf (out, "  %-28s %-26s %-16s %s\n", flag, s_options [i].env,
                  *s_options [i].def ? s_options [i].def : "(none)",
                  s_options [i].help);
     }
     fprintf (out,
-             "\n  %-24s %-22s %-16s %s\n  %-24s %-22s %-16s %s\n"
-             "  %-24s %-22s %-16s %s\n",
+             "\n  %-28s %-26s %-16s %s\n  %-28s %-26s %-16s %s\n"
+             "  %-28s %-26s %-16s %s\n",
              "--env-file PATH", "", ".env", "read settings from this file",
              "--help", "", "", "print this list and exit",
              "--version", "", "", "print the version and exit");
