@@ -46,9 +46,9 @@ class AlertTest(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
 
     def tearDown(self):
-        for server in self.servers:
-            server.stop()
+        codes = [server.stop() for server in self.servers]
         self.fake.stop()
+        self.assertEqual(codes, [0] * len(codes), "server exit codes")
         self.tmp.cleanup()
         for server in self.servers:
             for line in server.lines:

@@ -46,7 +46,7 @@ class Logs(unittest.TestCase):
 
     def tearDown(self):
         if self.server:
-            self.server.stop()
+            self.assertEqual(self.server.stop(), 0, "server exit code")
 
     def start(self, *args, **kwargs):
         self.server = Server(*args, **kwargs)
