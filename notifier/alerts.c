@@ -131,17 +131,6 @@ alerts_classify (const msg_log_t *record, hc_log_level_t *severity)
 //  ---------------------------------------------------------------------
 //  Alerts and items
 
-static char *
-s_strndup (const char *s, size_t n)
-{
-    char *copy = (char *) malloc (n + 1);
-    if (copy) {
-        memcpy (copy, s, n);
-        copy [n] = 0;
-    }
-    return copy;
-}
-
 static void
 s_alert_release (alert_t **alert_p)
 {
@@ -188,7 +177,7 @@ s_alert_new (const msg_log_t *record, hc_log_level_t severity)
     s_append_key (&buf, record);
     if (buf.len > KEY_MAX)
         buf.len = KEY_MAX;
-    alert->key = buf.failed ? NULL : s_strndup (buf.data, buf.len);
+    alert->key = buf.failed ? NULL : strndup (buf.data, buf.len);
     hc_buf_reset (&buf);
     for (size_t i = 0; i < record->fields_n && buf.len < CONTEXT_MAX; i++) {
         const hc_field_t *f = &record->fields [i];
@@ -202,12 +191,12 @@ s_alert_new (const msg_log_t *record, hc_log_level_t severity)
     }
     if (buf.len > CONTEXT_MAX)
         buf.len = CONTEXT_MAX;  //  may split a character: escaped later
-    alert->context = buf.failed ? NULL : s_strndup (buf.data ? buf.data : "",
+    alert->context = buf.failed ? NULL : strndup (buf.data ? buf.data : "",
                                                      buf.len);
     hc_buf_free (&buf);
-    alert->actor = s_strndup (record->actor.ptr ? record->actor.ptr : "",
+    alert->actor = strndup (record->actor.ptr ? record->actor.ptr : "",
                               record->actor.len);
-    alert->event = s_strndup (record->event.ptr ? record->event.ptr : "",
+    alert->event = strndup (record->event.ptr ? record->event.ptr : "",
                               record->event.len);
     if (!alert->key || !alert->context || !alert->actor || !alert->event) {
         s_alert_release (&alert);
@@ -282,7 +271,7 @@ s_recent_note (chat_t *chat, const char *key, int64_t now)
             if (!chat->recent [i].key || chat->recent [i].at < slot->at)
                 slot = &chat->recent [i];
         free (slot->key);
-        slot->key = s_strndup (key, strlen (key));
+        slot->key = strdup (key);
     }
     slot->at = now;
 }
@@ -385,6 +374,23 @@ s_char_len (const char *s, size_t n)
     return len && len <= n && utf8_valid (s, len) ? len : 0;
 }
 
+//  What HTML shows in place of c, or NULL for c itself
+static const char *
+s_html_entity (char c)
+{
+    switch (c) {
+        case '&': return "&amp;";
+        case '<': return "&lt;";
+        case '>': return "&gt;";
+        case '"': return "&quot;";
+        case '\n':
+        case '\t': return NULL;
+        default:                //  other control characters
+            return (unsigned char) c < 0x20 || c == 0x7f ? "\xef\xbf\xbd"
+                                                         : NULL;
+    }
+}
+
 //  Appends s as HTML text: &, <, > and " escaped, control characters and
 //  bytes that are not UTF-8 shown as U+FFFD. Stops before going over
 //  *budget UTF-16 units; returns false if it had to stop.
@@ -393,41 +399,16 @@ s_escape (hc_buf_t *out, hc_str_t s, size_t *budget)
 {
     for (size_t i = 0; i < s.len;) {
         size_t len = s_char_len (s.ptr + i, s.len - i);
-        const char *text = s.ptr + i;
-        size_t text_len = len;
-        char c = s.ptr [i];
-        if (len == 0 || ((unsigned char) c < 0x20 && c != '\n' && c != '\t')
-        ||  c == 0x7f) {
-            text = "\xef\xbf\xbd";
-            text_len = 3;
-            len = len ? len : 1;
-        }
-        else
-        if (c == '&') {
-            text = "&amp;";
-            text_len = 5;
-        }
-        else
-        if (c == '<') {
-            text = "&lt;";
-            text_len = 4;
-        }
-        else
-        if (c == '>') {
-            text = "&gt;";
-            text_len = 4;
-        }
-        else
-        if (c == '"') {
-            text = "&quot;";
-            text_len = 6;
-        }
+        const char *text = len ? s_html_entity (s.ptr [i]) : "\xef\xbf\xbd";
+        size_t text_len = text ? strlen (text) : len;
+        if (!text)
+            text = s.ptr + i;
         size_t units = s_utf16_len (text, text_len);
         if (units > *budget)
             return false;
         *budget -= units;
         hc_buf_append (out, text, text_len);
-        i += len;
+        i += len ? len : 1;
     }
     return true;
 }
@@ -606,7 +587,7 @@ alerts_push_text (alerts_t *self, int64_t chat, const char *html, int64_t now)
         return;
     }
     alert->refs = 1;
-    alert->context = s_strndup (html, strlen (html));
+    alert->context = strdup (html);
     if (alert->context)
         s_chat_push (self, target, alert, now);
     s_alert_release (&alert);

@@ -18,24 +18,14 @@ struct _subscribers_t {
     int64_t offset;             //  next getUpdates offset
 };
 
-static char *
-s_strdup (const char *s)
-{
-    size_t n = strlen (s) + 1;
-    char *copy = (char *) malloc (n);
-    if (copy)
-        memcpy (copy, s, n);
-    return copy;
-}
-
 subscribers_t *
 subscribers_new (const char *path, const char *secret)
 {
     subscribers_t *self = (subscribers_t *) calloc (1, sizeof (*self));
     if (!self)
         return NULL;
-    self->path = s_strdup (path);
-    self->secret = s_strdup (secret);
+    self->path = strdup (path);
+    self->secret = strdup (secret);
     if (!self->path || !self->secret)
         subscribers_destroy (&self);
     return self;

@@ -333,16 +333,6 @@ s_finished (telegram_t *self, CURL *easy, CURLcode code)
 //  ---------------------------------------------------------------------
 //  Public API
 
-static char *
-s_strdup (const char *s)
-{
-    size_t n = strlen (s) + 1;
-    char *copy = (char *) malloc (n);
-    if (copy)
-        memcpy (copy, s, n);
-    return copy;
-}
-
 telegram_t *
 telegram_new (const telegram_cfg_t *cfg, telegram_done_fn *done, void *ctx)
 {
@@ -355,8 +345,8 @@ telegram_new (const telegram_cfg_t *cfg, telegram_done_fn *done, void *ctx)
         return NULL;
     }
     self->cfg = *cfg;
-    self->api_url = s_strdup (cfg->api_url);
-    self->token = s_strdup (cfg->token);
+    self->api_url = strdup (cfg->api_url);
+    self->token = strdup (cfg->token);
     self->multi = curl_multi_init ();
     self->timer_at = -1;
     self->done = done;

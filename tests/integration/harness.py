@@ -141,6 +141,14 @@ class Client:
                                       **kwargs)
         return cls(ws)
 
+    @classmethod
+    async def joined(cls, server, room, user):
+        """A client whose join rooms has processed."""
+        client = await cls.connect(server)
+        await client.send({"type": "join", "room": room, "user": user})
+        client.pending = await client.barrier()
+        return client
+
     async def send(self, frame):
         if isinstance(frame, (dict, list)):
             frame = json.dumps(frame)

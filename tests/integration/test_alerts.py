@@ -338,11 +338,8 @@ class NeverInTheWay(AlertTest):
         self.started()
 
         async def run():
-            alice = await Client.connect(server)
-            bob = await Client.connect(server)
-            for c, name in ((alice, "alice"), (bob, "bob")):
-                await c.send({"type": "join", "room": "h1", "user": name})
-                await c.barrier()
+            alice = await Client.joined(server, "h1", "alice")
+            bob = await Client.joined(server, "h1", "bob")
             await self.round_trips(alice, bob, 20)     # warm up
             baseline = await self.round_trips(alice, bob, 200)
             # The API hangs from now on; a burst of client errors makes an

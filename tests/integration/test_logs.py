@@ -143,11 +143,8 @@ class Logs(unittest.TestCase):
         server = self.start("--log-file", path)
 
         async def run():
-            alice = await Client.connect(server)
-            bob = await Client.connect(server)
-            for c, name in ((alice, "alice"), (bob, "bob")):
-                await c.send({"type": "join", "room": "p", "user": name})
-                await c.barrier()
+            alice = await Client.joined(server, "p", "alice")
+            bob = await Client.joined(server, "p", "bob")
             await alice.send({"type": "offer", "sdp": SDP})
             await bob.recv()
             await bob.send({"type": "candidate", "candidate": CAND})
