@@ -223,9 +223,9 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
                                  SIG_E_SERVER_BUSY);
             //  Overload is for the operator to see, once a second at most
             if (ev_now (self->loop) - self->busy_log_at >= 1.0) {
+                int64_t count = (int64_t) (self->busy - self->busy_logged);
                 HC_LOG (self->log, HC_LOG_WARN, "signal.busy",
-                        hc_field_int ("count", (int64_t) (self->busy
-                                                          - self->busy_logged)));
+                        hc_field_int ("count", count));
                 self->busy_logged = self->busy;
                 self->busy_log_at = ev_now (self->loop);
             }

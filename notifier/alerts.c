@@ -557,7 +557,8 @@ alerts_client_error (alerts_t *self, const msg_log_t *record, int64_t now)
 {
     if (self->cfg.burst <= 0)
         return false;
-    if (now - self->burst_start >= self->cfg.window_ms || self->burst_count == 0) {
+    if (self->burst_count == 0
+    ||  now - self->burst_start >= self->cfg.window_ms) {
         self->burst_start = now;
         self->burst_count = 0;
         self->burst_fired = false;

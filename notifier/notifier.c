@@ -350,8 +350,9 @@ s_start_alerts (self_t *self)
         (size_t) cfg->telegram_queue_max, cfg->telegram_backoff_min_ms,
         cfg->telegram_backoff_max_ms, cfg->client_error_burst, self->host};
     telegram_cfg_t telegram_cfg = {
-        cfg->telegram_api_url, cfg->telegram_bot_token, cfg->telegram_timeout_ms,
-        cfg->telegram_connect_timeout_ms, cfg->telegram_poll_timeout_ms};
+        cfg->telegram_api_url, cfg->telegram_bot_token,
+        cfg->telegram_timeout_ms, cfg->telegram_connect_timeout_ms,
+        cfg->telegram_poll_timeout_ms};
     self->alerts = alerts_new (&alerts_cfg);
     self->telegram = telegram_new (&telegram_cfg, s_telegram_done, self);
     if (!self->alerts || !self->telegram) {
@@ -385,8 +386,8 @@ s_start_alerts (self_t *self)
             hc_field_int ("chats", (int64_t) alerts_chats (self->alerts)),
             hc_field_str ("subscribe", self->subscribers ? HC_STR_LIT ("on")
                                                          : HC_STR_LIT ("off")),
-            hc_field_str ("min_level",
-                          hc_str (hc_log_level_name (cfg->telegram_min_level))));
+            hc_field_str ("min_level", hc_str (hc_log_level_name (
+                                           cfg->telegram_min_level))));
     if (alerts_chats (self->alerts) == 0 && !self->subscribers)
         HC_LOG (self->log, HC_LOG_WARN, "telegram.no_chats",
                 hc_field_str ("why", HC_STR_LIT ("set TELEGRAM_CHAT_IDS or "

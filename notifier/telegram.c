@@ -585,8 +585,8 @@ telegram_test (bool verbose)
                     "{\"update_id\":12,\"edited_message\":{}},"
                     "{\"update_id\":11,\"message\":{\"chat\":{\"id\":-5},"
                     "\"sticker\":{}}},"
-                    "{\"update_id\":\"13\",\"message\":{\"chat\":{\"id\":\"8\"},"
-                    "\"text\":\"hi\"}}]}");
+                    "{\"update_id\":\"13\",\"message\":{\"chat\":"
+                    "{\"id\":\"8\"},\"text\":\"hi\"}}]}");
     assert (r.outcome == ALERTS_SENT && r.updates_n == 1);
     assert (r.updates [0].chat == 77);
     assert (hc_str_eq_cstr (r.updates [0].text, "/start x"));

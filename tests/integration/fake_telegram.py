@@ -77,7 +77,8 @@ class FakeTelegram:
         """sendMessage requests, optionally for one chat or with a text."""
         return [r for r in self.calls("sendMessage")
                 if (chat is None or r["body"].get("chat_id") == chat)
-                and (contains is None or contains in r["body"].get("text", ""))]
+                and (contains is None
+                     or contains in r["body"].get("text", ""))]
 
     def wait(self, predicate, timeout):
         """Waits until predicate() is true (then returns its value)."""
