@@ -69,6 +69,10 @@ main (int argc, char **argv)
     size_t actors_n = sizeof (actors) / sizeof (actors [0]);
     size_t started = 0;
     int exit_code = 0;
+    //  Our own records (start and stop, alerted), once the notifier listens
+    zsock_t *pub = NULL;
+    hc_log_t *log = NULL;
+    char why [64] = "";
     for (; started < actors_n; started++) {
         actors [started].actor = zactor_new (actors [started].fn, &cfg);
         zstr_send (actors [started].actor, "START");
@@ -76,20 +80,37 @@ main (int argc, char **argv)
         if (zsock_recv (actors [started].actor, "i", &result) || result < 0) {
             fprintf (stderr, "homecall: the %s actor could not start "
                              "(see the log above)\n", actors [started].name);
+            snprintf (why, sizeof (why), "the %s actor could not start",
+                      actors [started].name);
             started++;
             exit_code = 1;
             break;
         }
+        if (actors [started].fn == notifier_actor) {
+            pub = hc_log_pub_new (cfg.events_in_endpoint);
+            if (pub && hc_log_pub_wait (pub, 2000))
+                log = hc_log_new (pub, "server",
+                                  hc_config_publish_level (&cfg));
+        }
     }
     if (exit_code == 0) {
+        HC_LOG (log, HC_LOG_INFO, "server.started",
+                hc_field_str ("version", HC_STR_LIT (HOMECALL_VERSION)),
+                hc_field_int ("pid", (int64_t) getpid ()));
         int signum = 0;
         while (sigwait (&signals, &signum) == 0 && signum == SIGHUP)
             zstr_send (actors [1].actor, "REOPEN");
+        snprintf (why, sizeof (why), "%s", signum == SIGINT ? "SIGINT"
+                                                            : "SIGTERM");
     }
+    HC_LOG (log, HC_LOG_INFO, "server.stopping", hc_field_str ("why",
+                                                               hc_str (why)));
     while (started > 0) {
         started--;
         zactor_destroy (&actors [started].actor);
     }
+    hc_log_destroy (&log);
+    zsock_destroy (&pub);
     zsys_shutdown ();
     return exit_code;
 }

@@ -102,6 +102,49 @@ static const opt_spec_t s_options [] = {
      "text, json, or auto (text on a terminal, else json)"},
     {"log-file", "LOG_FILE", T_TEXT, "", 0, 0, OFF (log_file),
      "also append log lines to this file (reopened on SIGHUP)"},
+    {"telegram-bot-token", "TELEGRAM_BOT_TOKEN", T_TEXT, "", 0, 0,
+     OFF (telegram_bot_token),
+     "Telegram bot token (alias TG_API_KEY); no token: alerts are off"},
+    {"telegram-chat-ids", "TELEGRAM_CHAT_IDS", T_TEXT, "", 0, 0,
+     OFF (telegram_chat_ids), "chats that get alerts: ids, comma-separated"},
+    {"telegram-api-url", "TELEGRAM_API_URL", T_TEXT,
+     "https://api.telegram.org", 0, 0, OFF (telegram_api_url),
+     "Telegram Bot API base URL"},
+    {"telegram-min-level", "TELEGRAM_MIN_LEVEL", T_LEVEL, "info", 0, 0,
+     OFF (telegram_min_level),
+     "least severe alert sent: info (start, stop), warn, error"},
+    {"telegram-interval", "TELEGRAM_INTERVAL", T_DURATION, "1s", 0, 3600000,
+     OFF (telegram_interval_ms), "least time between two messages to a chat"},
+    {"telegram-per-minute", "TELEGRAM_PER_MINUTE", T_INT, "20", 1, 1000,
+     OFF (telegram_per_minute), "messages per minute to one chat"},
+    {"telegram-merge-window", "TELEGRAM_MERGE_WINDOW", T_DURATION, "60s", 100,
+     DAY_MS, OFF (telegram_merge_window_ms),
+     "identical alerts within this time become one message with a count"},
+    {"telegram-queue-max", "TELEGRAM_QUEUE_MAX", T_INT, "100", 1, 10000,
+     OFF (telegram_queue_max),
+     "alerts waiting per chat; past it the oldest is dropped and counted"},
+    {"telegram-timeout", "TELEGRAM_TIMEOUT", T_DURATION, "10s", 100, 300000,
+     OFF (telegram_timeout_ms), "longest Bot API request"},
+    {"telegram-connect-timeout", "TELEGRAM_CONNECT_TIMEOUT", T_DURATION, "5s",
+     100, 300000, OFF (telegram_connect_timeout_ms),
+     "longest connect (TCP and TLS) to the Bot API"},
+    {"telegram-backoff-min", "TELEGRAM_BACKOFF_MIN", T_DURATION, "1s", 10,
+     3600000, OFF (telegram_backoff_min_ms),
+     "first retry delay after a 5xx or network error; doubles each time"},
+    {"telegram-backoff-max", "TELEGRAM_BACKOFF_MAX", T_DURATION, "5m", 10,
+     DAY_MS, OFF (telegram_backoff_max_ms), "longest retry delay"},
+    {"client-error-burst", "CLIENT_ERROR_BURST", T_INT, "50", 0, 1000000000,
+     OFF (client_error_burst),
+     "client errors within TELEGRAM_MERGE_WINDOW that alert (0 = never)"},
+    {"telegram-subscribe-secret", "TELEGRAM_SUBSCRIBE_SECRET", T_TEXT, "", 0,
+     0, OFF (telegram_subscribe_secret),
+     "chats that send /start SECRET to the bot get alerts (none: nobody)"},
+    {"telegram-state-file", "TELEGRAM_STATE_FILE", T_TEXT,
+     "telegram-chats.json", 0, 0, OFF (telegram_state_file),
+     "where subscribed chats are kept across restarts"},
+    {"telegram-poll-timeout", "TELEGRAM_POLL_TIMEOUT", T_DURATION, "30s", 1000,
+     50000, OFF (telegram_poll_timeout_ms),
+     "long-polling time of getUpdates (subscriptions)"},
     {"rooms-endpoint", "ROOMS_ENDPOINT", T_TEXT, "inproc://rooms", 0, 0,
      OFF (rooms_endpoint), "ZeroMQ endpoint of the rooms actor"},
     {"events-in-endpoint", "EVENTS_IN_ENDPOINT", T_TEXT, "inproc://events-in",
@@ -113,6 +156,16 @@ static const opt_spec_t s_options [] = {
 };
 
 #define OPTIONS_N (sizeof (s_options) / sizeof (s_options [0]))
+
+//  Names the original servers used; the option's own name wins over them
+static const struct {
+    const char *alias;
+    const char *env;
+} s_aliases [] = {
+    {"TG_API_KEY", "TELEGRAM_BOT_TOKEN"},
+};
+
+#define ALIASES_N (sizeof (s_aliases) / sizeof (s_aliases [0]))
 
 static int
 s_parse_int (const char *text, int64_t *value)
@@ -273,6 +326,30 @@ s_find_env (const char *name)
     return NULL;
 }
 
+//  The option an alias stands for, or NULL
+static const opt_spec_t *
+s_find_alias (const char *name)
+{
+    for (size_t i = 0; i < ALIASES_N; i++)
+        if (strcmp (s_aliases [i].alias, name) == 0)
+            return s_find_env (s_aliases [i].env);
+    return NULL;
+}
+
+//  The environment's value for opt: its own name, else an alias
+static const char *
+s_getenv (const opt_spec_t *opt)
+{
+    //  An empty TELEGRAM_BOT_TOKEN= (as in the example file) does not hide
+    //  a TG_API_KEY that has a value
+    const char *value = getenv (opt->env);
+    for (size_t i = 0; (!value || !*value) && i < ALIASES_N; i++)
+        if (strcmp (s_aliases [i].env, opt->env) == 0
+        &&  getenv (s_aliases [i].alias))
+            value = getenv (s_aliases [i].alias);
+    return value;
+}
+
 //  Strips spaces, an optional "export ", and matching quotes, in place
 static char *
 s_dotenv_trim (char *s)
@@ -292,6 +369,7 @@ s_load_dotenv (hc_config_t *cfg, const char *path, bool *seen, char *err,
     FILE *file = fopen (path, "r");
     if (!file)
         return 0;               //  no .env is the usual case
+    bool aliased [OPTIONS_N] = {false};
     char line [1024];
     int lineno = 0;
     int rc = 0;
@@ -321,16 +399,88 @@ s_load_dotenv (hc_config_t *cfg, const char *path, bool *seen, char *err,
                 value = s_dotenv_trim (value);
             }
         }
+        //  seen: the option got a non-empty value under its own name, which
+        //  an alias does not override, nor an empty value an alias's
         const opt_spec_t *opt = s_find_env (name);
+        bool alias = !opt;
+        if (alias)
+            opt = s_find_alias (name);
         if (!opt)
             continue;           //  a .env may hold settings of other tools
+        if ((alias && seen [opt - s_options]) || (!alias && !*value
+                                                  && aliased [opt - s_options]))
+            continue;
         char source [64];
         snprintf (source, sizeof (source), ".env line %d", lineno);
         rc = s_apply (cfg, opt, value, source, err, err_size);
-        seen [opt - s_options] = true;
+        if (alias)
+            aliased [opt - s_options] = true;
+        else
+        if (*value)
+            seen [opt - s_options] = true;
     }
     fclose (file);
     return rc;
+}
+
+int
+hc_parse_chat_ids (const char *text, int64_t *ids, size_t max, size_t *ids_n)
+{
+    *ids_n = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p == ',' || isspace ((unsigned char) *p))
+            p++;
+        if (!*p)
+            break;
+        errno = 0;
+        char *end;
+        long long id = strtoll (p, &end, 10);
+        if (errno || end == p || id == 0
+        ||  (*end && *end != ',' && !isspace ((unsigned char) *end)))
+            return -1;
+        if (*ids_n == max)
+            return -1;
+        ids [(*ids_n)++] = id;
+        p = end;
+    }
+    return 0;
+}
+
+//  The token goes into URLs: only what Telegram issues (digits, ':',
+//  letters, '_', '-'). Error messages never quote it.
+static int
+s_check_telegram (const hc_config_t *cfg, char *err, size_t err_size)
+{
+    const char *token = cfg->telegram_bot_token;
+    if (token [0] && strspn (token, "0123456789:abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
+                         != strlen (token)) {
+        snprintf (err, err_size, "TELEGRAM_BOT_TOKEN: not a bot token "
+                                 "(digits, ':', letters, '_' and '-' only)");
+        return -1;
+    }
+    int64_t ids [HC_CHATS_MAX];
+    size_t ids_n;
+    if (hc_parse_chat_ids (cfg->telegram_chat_ids, ids, HC_CHATS_MAX,
+                           &ids_n)) {
+        snprintf (err, err_size, "TELEGRAM_CHAT_IDS: '%s' is not a list of "
+                                 "at most %d chat ids such as 123,-100456",
+                  cfg->telegram_chat_ids, HC_CHATS_MAX);
+        return -1;
+    }
+    const char *url = cfg->telegram_api_url;
+    if (strncmp (url, "https://", 8) != 0 && strncmp (url, "http://", 7) != 0) {
+        snprintf (err, err_size, "TELEGRAM_API_URL: '%s' is not an http:// or "
+                                 "https:// URL", url);
+        return -1;
+    }
+    if (cfg->telegram_backoff_min_ms > cfg->telegram_backoff_max_ms) {
+        snprintf (err, err_size, "TELEGRAM_BACKOFF_MIN: must not be more than "
+                                 "TELEGRAM_BACKOFF_MAX");
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -365,7 +515,7 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
                        err_size))
         return -1;
     for (size_t i = 0; i < OPTIONS_N; i++) {
-        const char *value = getenv (s_options [i].env);
+        const char *value = s_getenv (&s_options [i]);
         if (value && s_apply (cfg, &s_options [i], value, "environment", err,
                               err_size))
             return -1;
@@ -411,7 +561,15 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
         snprintf (err, err_size, "RATE_BURST: must be at least 1");
         return -1;
     }
-    return 0;
+    return s_check_telegram (cfg, err, err_size);
+}
+
+hc_log_level_t
+hc_config_publish_level (const hc_config_t *cfg)
+{
+    if (cfg->telegram_bot_token [0] && cfg->log_level > HC_LOG_INFO)
+        return HC_LOG_INFO;
+    return cfg->log_level;
 }
 
 void
@@ -426,18 +584,18 @@ hc_config_print_help (FILE *out)
              "choose another). Flags win\nover the environment, the "
              "environment over .env.\n\n",
              HOMECALL_VERSION);
-    fprintf (out, "  %-24s %-22s %-16s %s\n", "flag", "environment", "default",
+    fprintf (out, "  %-28s %-26s %-16s %s\n", "flag", "environment", "default",
              "meaning");
     for (size_t i = 0; i < OPTIONS_N; i++) {
         char flag [64];
         snprintf (flag, sizeof (flag), "--%s", s_options [i].flag);
-        fprintf (out, "  %-24s %-22s %-16s %s\n", flag, s_options [i].env,
+        fprintf (out, "  %-28s %-26s %-16s %s\n", flag, s_options [i].env,
                  *s_options [i].def ? s_options [i].def : "(none)",
                  s_options [i].help);
     }
     fprintf (out,
-             "\n  %-24s %-22s %-16s %s\n  %-24s %-22s %-16s %s\n"
-             "  %-24s %-22s %-16s %s\n",
+             "\n  %-28s %-26s %-16s %s\n  %-28s %-26s %-16s %s\n"
+             "  %-28s %-26s %-16s %s\n",
              "--env-file PATH", "", ".env", "read settings from this file",
              "--help", "", "", "print this list and exit",
              "--version", "", "", "print the version and exit");
@@ -511,6 +669,55 @@ hc_config_test (bool verbose)
     char *argv4 [] = {"homecall", "--log-level", "loud", NULL};
     assert (hc_config_load (&cfg, 3, argv4, dotenv, err, sizeof (err)) == -1);
     assert (strstr (err, "LOG_LEVEL"));
+
+    //  Telegram: the original's TG_API_KEY is an alias; the real name wins
+    unsetenv ("TELEGRAM_BOT_TOKEN");
+    setenv ("TG_API_KEY", "123:abc", 1);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "123:abc") == 0);
+    assert (hc_config_publish_level (&cfg) == HC_LOG_INFO);
+    setenv ("TELEGRAM_BOT_TOKEN", "456:def", 1);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "456:def") == 0);
+    //  A bad token is refused without being quoted
+    setenv ("TELEGRAM_BOT_TOKEN", "456:d/ef?x", 1);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == -1);
+    assert (strstr (err, "TELEGRAM_BOT_TOKEN") && !strstr (err, "d/ef"));
+    unsetenv ("TELEGRAM_BOT_TOKEN");
+    unsetenv ("TG_API_KEY");
+    int64_t ids [HC_CHATS_MAX];
+    size_t ids_n;
+    assert (hc_parse_chat_ids (" 12, -100345 ,7", ids, HC_CHATS_MAX, &ids_n)
+            == 0);
+    assert (ids_n == 3 && ids [0] == 12 && ids [1] == -100345 && ids [2] == 7);
+    assert (hc_parse_chat_ids ("", ids, HC_CHATS_MAX, &ids_n) == 0
+            && ids_n == 0);
+    assert (hc_parse_chat_ids ("12x", ids, HC_CHATS_MAX, &ids_n) == -1);
+    assert (hc_parse_chat_ids ("1,2,3", ids, 2, &ids_n) == -1);
+    char *argv5 [] = {"homecall", "--telegram-chat-ids", "1;2", NULL};
+    assert (hc_config_load (&cfg, 3, argv5, dotenv, err, sizeof (err)) == -1);
+    assert (strstr (err, "TELEGRAM_CHAT_IDS"));
+    //  In .env too, and the alias does not override the real name there
+    f = fopen (dotenv, "w");
+    fprintf (f, "TELEGRAM_BOT_TOKEN=1:real\nTG_API_KEY=2:alias\n");
+    fclose (f);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "1:real") == 0);
+    //  An empty value under the real name does not hide the alias's
+    f = fopen (dotenv, "w");
+    fprintf (f, "TG_API_KEY=2:alias\nTELEGRAM_BOT_TOKEN=\n");
+    fclose (f);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "2:alias") == 0);
+    setenv ("TELEGRAM_BOT_TOKEN", "", 1);
+    setenv ("TG_API_KEY", "3:env", 1);
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.telegram_bot_token, "3:env") == 0);
+    unsetenv ("TELEGRAM_BOT_TOKEN");
+    unsetenv ("TG_API_KEY");
+    cfg.telegram_bot_token [0] = 0;
+    cfg.log_level = HC_LOG_ERROR;
+    assert (hc_config_publish_level (&cfg) == HC_LOG_ERROR);
     unlink (dotenv);
     if (verbose)
         printf ("OK\n");

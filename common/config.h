@@ -60,6 +60,24 @@ typedef struct {
     hc_log_format_t log_format;     //  text or JSON lines
     char log_file [HC_CFG_TEXT];    //  also append lines here ("" = no)
 
+    //  Telegram alerts (notifier)
+    char telegram_bot_token [HC_CFG_TEXT];  //  "" = alerts off; never logged
+    char telegram_chat_ids [HC_CFG_TEXT];   //  comma-separated chat ids
+    char telegram_api_url [HC_CFG_TEXT];    //  Bot API base URL
+    hc_log_level_t telegram_min_level;      //  least severe alert sent
+    int64_t telegram_interval_ms;   //  least time between two messages/chat
+    int64_t telegram_per_minute;    //  messages per minute per chat
+    int64_t telegram_merge_window_ms;   //  identical alerts merge within
+    int64_t telegram_queue_max;     //  alerts waiting per chat
+    int64_t telegram_timeout_ms;    //  whole request
+    int64_t telegram_connect_timeout_ms;    //  TCP + TLS connect
+    int64_t telegram_backoff_min_ms;    //  first retry after 5xx/network
+    int64_t telegram_backoff_max_ms;    //  longest retry delay
+    int64_t client_error_burst;     //  client errors per window that alert
+    char telegram_subscribe_secret [HC_CFG_TEXT];   //  "/start SECRET"
+    char telegram_state_file [HC_CFG_TEXT]; //  subscribed chats
+    int64_t telegram_poll_timeout_ms;   //  getUpdates long polling
+
     //  Endpoints between actors
     char rooms_endpoint [HC_CFG_TEXT];      //  rooms ROUTER
     char events_in_endpoint [HC_CFG_TEXT];  //  bus XSUB (publishers)
@@ -83,6 +101,17 @@ int
     hc_parse_duration_ms (const char *text, int64_t *ms);
 int
     hc_parse_size (const char *text, int64_t *bytes);
+//  "123, -100456" into ids; at most max of them. Returns 0 or -1.
+int
+    hc_parse_chat_ids (const char *text, int64_t *ids, size_t max,
+                       size_t *ids_n);
+
+#define HC_CHATS_MAX 32         //  chat ids in TELEGRAM_CHAT_IDS
+
+//  Least severe level the actors publish: the log's, or info when alerts
+//  are on (start/stop and client errors are counted from info records)
+hc_log_level_t
+    hc_config_publish_level (const hc_config_t *cfg);
 
 void
     hc_config_test (bool verbose);

@@ -60,6 +60,8 @@ typedef struct {
     bool stopping;              //  closing clients before exit
     //  Counters for gateway.stats
     uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
+    uint64_t busy_logged;       //  busy count as of the last signal.busy
+    double busy_log_at;         //  when that record went out (ev_now)
 } self_t;
 
 static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
@@ -193,6 +195,23 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
 //  ---------------------------------------------------------------------
 //  Client frames
 
+//  Rooms cannot take the command now: the client is told, and the operator
+//  sees a record once a second at most
+static void
+s_busy (self_t *self, gw_session_t *session)
+{
+    self->busy++;
+    s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
+                  "SERVER");
+    if (ev_now (self->loop) - self->busy_log_at >= 1.0) {
+        int64_t count = (int64_t) (self->busy - self->busy_logged);
+        HC_LOG (self->log, HC_LOG_WARN, "signal.busy",
+                hc_field_int ("count", count));
+        self->busy_logged = self->busy;
+        self->busy_log_at = ev_now (self->loop);
+    }
+}
+
 //  Malformed input: "Invalid message" (with a code saying why, or the p2p
 //  dialect's handler PARSE), and a record
 static void
@@ -239,9 +258,7 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
             if (msg_enc_sig (self->enc, &result.cmd) == 0
             &&  s_to_rooms (self, MSG_SIG) == 0)
                 break;
-            self->busy++;
-            s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
-                          "SERVER");
+            s_busy (self, session);
             break;
     }
     gw_json_release (&root);
@@ -268,9 +285,7 @@ s_p2p_frame (self_t *self, gw_session_t *session, const char *data,
             if (msg_enc_p2p (self->enc, &result->cmd) == 0
             &&  s_to_rooms (self, MSG_P2P) == 0)
                 break;
-            self->busy++;
-            s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
-                          "SERVER");
+            s_busy (self, session);
             break;
     }
     gw_json_release (&root);
@@ -857,7 +872,8 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     zsock_set_rcvhwm (self->rooms, 100000);
     zsock_set_linger (self->rooms, 0);
     zsock_connect (self->rooms, "%s", cfg->rooms_endpoint);
-    self->log = hc_log_new (self->pub, "gateway", cfg->log_level);
+    self->log = hc_log_new (self->pub, "gateway",
+                            hc_config_publish_level (cfg));
     tl_log = self->log;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
 

@@ -296,7 +296,8 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     zsock_set_rcvhwm (self->router, 100000);
     zsock_set_linger (self->router, 0);
     self->poller = zpoller_new (pipe, NULL);
-    self->log = hc_log_new (self->pub, "rooms", cfg->log_level);
+    self->log = hc_log_new (self->pub, "rooms",
+                            hc_config_publish_level (cfg));
     self->enc = msg_enc_new ();
     self->dec = msg_dec_new ();
     self->group = (uint64_t *) zmalloc (MSG_MAX_CONNS * sizeof (uint64_t));

@@ -13,7 +13,10 @@
 #include "gateway/gw_p2p.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
+#include "notifier/alerts.h"
 #include "notifier/log_line.h"
+#include "notifier/subscribers.h"
+#include "notifier/telegram.h"
 #include "rooms/p2p_calls.h"
 #include "rooms/p2p_frame.h"
 #include "rooms/sig_rooms.h"
@@ -41,6 +44,9 @@ static const test_item_t s_tests [] = {
     {"log_line", log_line_test},
     {"p2p_frame", p2p_frame_test},
     {"p2p_calls", p2p_calls_test},
+    {"alerts", alerts_test},
+    {"subscribers", subscribers_test},
+    {"telegram", telegram_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

@@ -34,7 +34,7 @@ BARRIER_P2P = {"type": "error", "message": "<b>userId</b> is required",
 class Server:
     """One homecall process, stopped by its pid when the test ends."""
 
-    def __init__(self, *args, env=None, cwd=None):
+    def __init__(self, *args, env=None, cwd=None, listening=True):
         self.args = [BINARY, "--ws-host", "127.0.0.1", "--ws-port", "0",
                      "--log-format", "json", "--log-level", "debug", *args]
         full_env = dict(os.environ)
@@ -47,8 +47,9 @@ class Server:
                                      cwd=cwd)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        event = self.wait_log("gateway.listening")
-        self.port = event["port"]
+        self.port = None
+        if listening:           # False: the gateway may never listen
+            self.port = self.wait_log("gateway.listening")["port"]
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -142,6 +143,14 @@ class Client:
         ws = await websockets.connect(server.url(path), max_size=None,
                                       **kwargs)
         return cls(ws, p2p=path.split("?")[0] != "/signal")
+
+    @classmethod
+    async def joined(cls, server, room, user):
+        """A client whose join rooms has processed."""
+        client = await cls.connect(server)
+        await client.send({"type": "join", "room": room, "user": user})
+        client.pending = await client.barrier()
+        return client
 
     async def send(self, frame):
         if isinstance(frame, (dict, list)):
