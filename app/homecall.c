@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "gateway/gw_json.h"
 #include "notifier/notifier.h"
 #include "rooms/rooms.h"
 
@@ -57,6 +58,7 @@ main (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     zsys_handler_set (NULL);
     zsys_init ();
+    gw_json_setup ();           //  cJSON's hooks, before any thread uses it
     s_raise_fd_limit (&cfg);
 
     //  Started in this order, stopped in the reverse one

@@ -8,6 +8,7 @@
 #include "gw_json.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -55,11 +56,20 @@ gw_json_teardown (void)
     }
 }
 
-void
-gw_json_setup (void)
+static void
+s_install_hooks (void)
 {
     static cJSON_Hooks hooks = {s_arena_malloc, s_arena_free};
     cJSON_InitHooks (&hooks);
+}
+
+//  The hooks are global to cJSON: they are written once, and main does it
+//  before any actor thread (the notifier uses cJSON too) exists
+void
+gw_json_setup (void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once (&once, s_install_hooks);
 }
 
 cJSON *

@@ -15,7 +15,8 @@
 
 #include <cjson/cJSON.h>
 
-//  Installs the arena allocator into cJSON; call once before any parse
+//  Installs the arena allocator into cJSON (once per process; later calls
+//  do nothing). Call it before starting threads that use cJSON.
 void
     gw_json_setup (void);
 //  Parses one frame; NULL if it is not JSON. Release with gw_json_release
