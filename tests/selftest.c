@@ -5,14 +5,20 @@
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
+#include "common/endpoints.h"
+#include "common/events.h"
 #include "common/idmap.h"
+#include "common/link.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/utf8.h"
 #include "gateway/gw_json.h"
+#include "gateway/gw_link.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
+#include "gateway/gw_trace.h"
 #include "notifier/log_line.h"
+#include "rooms/gateways.h"
 #include "rooms/sig_rooms.h"
 
 #include <czmq.h>
@@ -35,6 +41,12 @@ static const test_item_t s_tests [] = {
     {"gw_signal", gw_signal_test},
     {"sig_rooms", sig_rooms_test},
     {"log_line", log_line_test},
+    {"endpoints", hc_endpoints_test},
+    {"link", hc_link_test},
+    {"events", hc_events_test},
+    {"gateways", gateways_test},
+    {"gw_link", gw_link_test},
+    {"gw_trace", gw_trace_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

@@ -25,6 +25,9 @@ import unittest
 import websockets
 
 BINARY = os.path.abspath(os.environ.get("HOMECALL_BINARY", "build/homecall"))
+# The observer endpoint's default is a fixed loopback port; servers under
+# test (several may run at once) take a free one instead
+os.environ.setdefault("OBSERVER_ENDPOINT", "tcp://127.0.0.1:*")
 TIMEOUT = float(os.environ.get("HOMECALL_TEST_TIMEOUT", "5"))
 BARRIER_ROOM = "__barrier__"
 
