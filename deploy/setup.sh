@@ -16,7 +16,7 @@ cd "$top"
 BUILD_PACKAGES="build-essential cmake pkg-config \
 libwebsockets-dev libwebsockets-evlib-ev libev-dev \
 libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev"
-TEST_PACKAGES="python3 python3-websockets"
+TEST_PACKAGES="python3 python3-websockets python3-zmq"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then

@@ -131,7 +131,7 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
         //  The client is not reading: cut it off rather than buffer more
         char hex [17];
         s_conn_hex (session->id, hex);
-        HC_LOG (self->log, HC_LOG_WARN, "conn.lagging",
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.lagging",
                 hc_field_str ("conn", hc_str (hex)),
                 hc_field_int ("queued", (int64_t) session->out_bytes));
         self->lagging++;
@@ -200,7 +200,7 @@ s_signal_invalid (self_t *self, gw_session_t *session, const char *code,
     s_send_signal_error (self, session, SIG_INVALID_MESSAGE, code);
     char hex [17];
     s_conn_hex (session->id, hex);
-    HC_LOG (self->log, HC_LOG_INFO, "signal.invalid",
+    HC_EVENT_ERROR (self->log, HC_LOG_INFO, "signal.invalid",
             hc_field_str ("conn", hc_str (hex)),
             hc_field_str ("code", hc_str (code)),
             hc_field_int ("size", (int64_t) size));
@@ -224,7 +224,7 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
                 text.len = 200;     //  may cut a UTF-8 sequence: the log
                                     //  writer escapes what it cannot print
             s_conn_hex (session->id, hex);
-            HC_LOG (self->log, HC_LOG_WARN, "client.error",
+            HC_EVENT_ERROR (self->log, HC_LOG_WARN, "client.error",
                     hc_field_str ("conn", hc_str (hex)),
                     hc_field_str ("message", text));
             break;
@@ -256,7 +256,7 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
                                       (double) self->cfg.rate_burst);
     if (rate == GW_RATE_CLOSE) {
         //  What we already owe it (the rate_limited error) goes out first
-        HC_LOG (self->log, HC_LOG_WARN, "conn.flood",
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.flood",
                 hc_field_str ("peer", hc_str (session->peer)));
         gw_session_close_after_flush (session,
                                       LWS_CLOSE_STATUS_POLICY_VIOLATION,
@@ -490,7 +490,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
             if (self->stopping || !self->link.up
             ||  zhashx_size (self->sessions)
                     >= (size_t) self->cfg.max_connections) {
-                HC_LOG (self->log, HC_LOG_WARN, "conn.refused",
+                HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
                         hc_field_str ("reason", hc_str (
                             self->stopping ? "stopping"
                             : !self->link.up ? "rooms_unavailable"
@@ -550,7 +550,7 @@ s_handle_out (self_t *self, const void *data, size_t size)
 {
     msg_out_t out;
     if (msg_dec_out (self->dec, data, size, &out)) {
-        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
                 hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
                 hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
         return;
@@ -578,7 +578,7 @@ s_handle_kick (self_t *self, const void *data, size_t size)
 {
     msg_kick_t kick;
     if (msg_dec_kick (self->dec, data, size, &kick)) {
-        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
                 hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
                 hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
         return;
@@ -706,7 +706,7 @@ s_receive_rooms (self_t *self)
         s_handle_welcome (self, zmq_msg_data (&body), zmq_msg_size (&body));
     else
     if (parts > 0)
-        HC_LOG (self->log, HC_LOG_WARN, "bus.unexpected",
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
                 hc_field_int ("parts", parts));
     zmq_msg_close (&verb);
     zmq_msg_close (&body);
@@ -749,7 +749,7 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
         if (idle >= interval + timeout && !session->timed_out) {
             char hex [17];
             s_conn_hex (session->id, hex);
-            HC_LOG (self->log, HC_LOG_INFO, "conn.timeout",
+            HC_EVENT (self->log, HC_LOG_INFO, "conn.timeout",
                     hc_field_str ("conn", hc_str (hex)),
                     hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
             session->timed_out = true;

@@ -8,6 +8,8 @@
 #include "notifier.h"
 #include "log_line.h"
 #include "../common/config.h"
+#include "../common/endpoints.h"
+#include "../common/link.h"
 #include "../common/log.h"
 
 #include <fcntl.h>
@@ -135,7 +137,8 @@ s_start (self_t *self)
 {
     if (s_open_file (self))
         return -1;
-    zsock_connect (self->sub, "%s", self->cfg.events_out_endpoint);
+    hc_link_connect (self->sub, hc_endpoint_subscribe (&self->cfg),
+                     &self->cfg);
     zsock_set_subscribe (self->sub, MSG_LOG_TOPIC);
     bool linked = s_probe_bus (self);
     zpoller_add (self->poller, self->sub);
@@ -147,7 +150,7 @@ s_start (self_t *self)
     else
         fprintf (stderr, "homecall: notifier: the event bus at %s did not "
                          "answer; log records may be lost until it does\n",
-                 self->cfg.events_out_endpoint);
+                 hc_endpoint_subscribe (&self->cfg));
     return 0;
 }
 
@@ -197,7 +200,7 @@ notifier_actor (zsock_t *pipe, void *args)
               || (self->cfg.log_format == HC_LOG_FORMAT_AUTO
                   && !isatty (STDERR_FILENO));
     self->sub = zsock_new (ZMQ_SUB);
-    self->pub = hc_log_pub_new (self->cfg.events_in_endpoint);
+    self->pub = hc_log_pub_new (hc_endpoint_publish (&self->cfg));
     assert (self->sub && self->pub);
     zsock_set_rcvhwm (self->sub, 100000);
     self->poller = zpoller_new (pipe, NULL);

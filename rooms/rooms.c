@@ -92,7 +92,7 @@ s_note_send_failure (self_t *self)
     self->send_failed++;
     int64_t now = zclock_mono ();
     if (now - self->send_failed_log_at >= 1000) {
-        HC_LOG (self->log, HC_LOG_WARN, "deliver.dropped",
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "deliver.dropped",
                 hc_field_int ("count", (int64_t) (self->send_failed
                                                   - self->send_failed_logged)),
                 hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
@@ -161,7 +161,7 @@ s_kick (void *ctx, uint64_t conn, uint16_t code, const char *reason)
 static void
 s_malformed (self_t *self, const char *verb, const char *why)
 {
-    HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
+    HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
             hc_field_str ("verb", hc_str (verb)),
             hc_field_str ("why", hc_str (why)));
 }
@@ -417,9 +417,6 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->pub = hc_log_pub_new (hc_endpoint_publish (cfg));
     assert (self->router && self->pub);
     zsock_set_router_mandatory (self->router, 1);
-    //  A gateway that redials after a network blip takes its name back at
-    //  once, rather than being refused until the old link times out
-    zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, 100000);
     zsock_set_rcvhwm (self->router, 100000);
     zsock_set_linger (self->router, 0);

@@ -2,6 +2,7 @@
 
     selftest [--verbose] [--test NAME]...
 */
+#include "app/replay_trace.h"
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
@@ -47,6 +48,7 @@ static const test_item_t s_tests [] = {
     {"gateways", gateways_test},
     {"gw_link", gw_link_test},
     {"gw_trace", gw_trace_test},
+    {"replay_trace", rt_trace_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

@@ -35,7 +35,7 @@ BARRIER_ROOM = "__barrier__"
 class Server:
     """One homecall process, stopped by its pid when the test ends."""
 
-    def __init__(self, *args, env=None, cwd=None):
+    def __init__(self, *args, env=None, cwd=None, ready="gateway.listening"):
         self.args = [BINARY, "--ws-host", "127.0.0.1", "--ws-port", "0",
                      "--log-format", "json", "--log-level", "debug", *args]
         full_env = dict(os.environ)
@@ -48,8 +48,8 @@ class Server:
                                      cwd=cwd)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        event = self.wait_log("gateway.listening")
-        self.port = event["port"]
+        event = self.wait_log(ready)
+        self.port = event.get("port")
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -126,6 +126,7 @@ class Server:
                 self.proc.wait()
                 raise AssertionError("server did not stop within %ss" % timeout)
         self.reader.join(timeout)
+        self.proc.stderr.close()
         return self.proc.returncode
 
 
