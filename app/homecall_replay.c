@@ -68,6 +68,7 @@ typedef struct {
     uint16_t peer_code;         //  ...with this code
     char peer_reason [124];     //  ...and reason
     char error [128];           //  why connecting failed
+    bool sent_oversize;         //  sent a message over MAX_FRAME_SIZE
 } conn_t;
 
 typedef struct {
@@ -176,7 +177,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 zlistx_detach_cur (conn->tx);
                 int n = lws_write (wsi, (unsigned char *) frame->data + LWS_PRE,
                                    frame->len, frame->binary ? LWS_WRITE_BINARY
-                                                             : LWS_WRITE_TEXT);
+                                                               : LWS_WRITE_TEXT);
                 void *item = frame;
                 s_frame_destroy (&item);
                 if (n < 0)
@@ -475,6 +476,7 @@ s_in (self_t *self, const rt_record_t *record, conn_t *conn)
         memset (big, 'x', record->oversize);
         s_send (conn, big, record->oversize, false);
         free (big);
+        conn->sent_oversize = true;
     }
     else
         s_send (conn, record->frame, record->frame_len, record->binary);
@@ -516,6 +518,9 @@ s_close (self_t *self, const rt_record_t *record, conn_t *conn)
 {
     if (record->by_client) {
         s_sync_others (self, conn);
+        //  What the server sent this client before it left must be here
+        if (self->pending == conn)
+            s_sync (self, conn);
         s_pace (self, record);
         //  1005, 1006 and 1015 never go on the wire
         bool sendable = record->code >= 1000 && record->code < 5000
@@ -540,8 +545,13 @@ s_close (self_t *self, const rt_record_t *record, conn_t *conn)
         self->pending = NULL;
     int code = conn->peer_closed ? conn->peer_code : 1006;
     const char *reason = record->reason ? record->reason : "";
-    if (code != record->code
-    ||  (conn->peer_closed && !streq (conn->peer_reason, reason))) {
+    //  The server stops reading a message that is too large and closes
+    //  with 1009; the rest of it, still coming, can make that close a
+    //  reset before the close frame is read, and that is the same refusal
+    bool reset = conn->sent_oversize && code == 1006 && record->code == 1009;
+    if (!reset && (code != record->code
+                   || (conn->peer_closed
+                       && !streq (conn->peer_reason, reason)))) {
         char what [400];
         snprintf (what, sizeof (what), "closed with %d \"%s\", expected %d "
                   "\"%s\"", code, conn->peer_reason, record->code, reason);
