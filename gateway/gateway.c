@@ -388,13 +388,15 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
     }
     gw_outbuf_t *buf = gw_session_pop (session);
     if (buf) {
-        int n = lws_write (wsi, gw_outbuf_payload (buf), buf->len,
-                           buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        bool ok = n >= 0 && (size_t) n >= buf->len;
-        if (ok && self->trace)
+        //  Stamped before the write: a trace's order is then causal, even
+        //  across gateways (what a client does after this comes later)
+        if (self->trace)
             gw_trace_frame (self->trace, session->id, session->dialect, true,
                             (const char *) gw_outbuf_payload (buf), buf->len,
                             buf->binary);
+        int n = lws_write (wsi, gw_outbuf_payload (buf), buf->len,
+                           buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        bool ok = n >= 0 && (size_t) n >= buf->len;
         gw_outbuf_release (&buf);
         if (!ok)
             return -1;
