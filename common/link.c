@@ -80,9 +80,15 @@ hc_link_auth_new (const hc_config_t *cfg)
     return auth;
 }
 
+//  Options for a link that leaves the process
 static void
 s_heartbeats (zsock_t *sock, const hc_config_t *cfg)
 {
+    //  A peer's word for how long a frame is cannot make us allocate
+    //  gigabytes: frames beyond any message of ours are refused unread
+    int64_t limit = cfg->max_frame_size > 0
+                  ? cfg->max_frame_size * 4 + 256 * 1024 : 64 * 1024 * 1024;
+    zsock_set_maxmsgsize (sock, (int) limit);
     zsock_set_heartbeat_ivl (sock, (int) cfg->link_heartbeat_ms);
     zsock_set_heartbeat_timeout (sock, (int) cfg->link_timeout_ms);
     //  How long the peer waits for our traffic before it gives up on us

@@ -3,7 +3,8 @@
     Every bind and connect of a configured endpoint goes through here. An
     inproc endpoint is used as it is: it never leaves the process. Any other
     endpoint (tcp, ipc) gets ZMTP heartbeats (LINK_HEARTBEAT, LINK_TIMEOUT),
-    so that the connection to a dead peer is dropped and redialled, and,
+    so that the connection to a dead peer is dropped and redialled, a cap
+    on frame size (ZMQ_MAXMSGSIZE: a forged length allocates nothing), and,
     when CURVE_SECRET_KEY is set, CurveZMQ: a socket that binds is a CURVE
     server whose clients zauth checks against the certificates in
     CURVE_ALLOWED_KEYS; a socket that connects is a CURVE client that

@@ -14,6 +14,7 @@ client before the barrier arrives before the barrier's answer.
 """
 
 import asyncio
+import faulthandler
 import json
 import os
 import signal
@@ -23,6 +24,10 @@ import time
 import unittest
 
 import websockets
+
+# A suite that hangs says where, and stops, well before ctest's limit
+faulthandler.dump_traceback_later(
+    int(os.environ.get("HOMECALL_SUITE_TIMEOUT", "300")), exit=True)
 
 BINARY = os.path.abspath(os.environ.get("HOMECALL_BINARY", "build/homecall"))
 # The observer endpoint's default is a fixed loopback port; servers under

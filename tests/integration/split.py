@@ -2,13 +2,18 @@
 process, each gateway in another, all on loopback with free ports, and
 homecall-tap as an observer.
 
-Every ZeroMQ endpoint binds to port 0 (tcp://127.0.0.1:*) and is read back
-from the log (rooms.ready, bus.ready), so tests never race for ports. A
-restarted rooms process binds the endpoints its predecessor resolved.
+The rooms process binds its ZeroMQ endpoints on free ports below the
+kernel's ephemeral range, and they are read back from the log
+(rooms.ready, bus.ready). Below that range no other process gets one of
+them by binding port 0, and no redial of a gateway to a dead rooms
+connects to itself (a connect's source port comes from that range), so a
+restarted rooms process can bind again what its predecessor had.
 """
 
 import json
 import os
+import random
+import socket
 import shutil
 import subprocess
 import tempfile
@@ -24,15 +29,34 @@ TAP = os.path.join(BUILD, "homecall-tap")
 REPLAY = os.path.join(BUILD, "homecall-replay")
 KEYGEN = os.path.join(BUILD, "homecall-keygen")
 ANY_PORT = "tcp://127.0.0.1:*"
-# Links between processes notice a dead peer within a second in tests
-FAST_LINK = ("--link-heartbeat", "100ms", "--link-timeout", "600ms")
+
+
+def fixed_port():
+    """A free port below the ephemeral range."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(100):
+        port = random.randint(max(1024, low - 12000), low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return "tcp://127.0.0.1:%d" % port
+            except OSError:
+                continue
+    raise AssertionError("no free port below the ephemeral range")
+# Links between processes notice a dead peer within 1.5 s in tests (less
+# would mistake a busy sanitizer build on two cores for a dead peer)
+FAST_LINK = ("--link-heartbeat", "100ms", "--link-timeout", "1500ms")
 
 
 class RoomsProcess(Server):
     """homecall --actors rooms,notifier: rooms, the bus, the central log."""
 
-    def __init__(self, *args, rooms=ANY_PORT, events_in=ANY_PORT,
-                 observer=ANY_PORT, env=None):
+    def __init__(self, *args, rooms=None, events_in=None, observer=None,
+                 env=None):
+        rooms = rooms or fixed_port()
+        events_in = events_in or fixed_port()
+        observer = observer or fixed_port()
         super().__init__("--actors", "rooms,notifier",
                          "--rooms-endpoint", rooms,
                          "--events-in-endpoint", events_in,

@@ -136,6 +136,11 @@ async def call(port_a, port_b, room):
                                  "user": "alice"}))
     await alice.send(json.dumps({"type": "offer", "room": room,
                                  "sdp": "v=0 a"}))
+    # The offer waits in the room (queued) before bob comes: alice's
+    # barrier's answer says rooms has handled it
+    await alice.send(json.dumps({"type": "offer", "room": BARRIER_ROOM,
+                                 "sdp": "x"}))
+    await asyncio.wait_for(alice.recv(), TIMEOUT)
     await bob.send(json.dumps({"type": "join", "room": room, "user": "bob"}))
     offer = json.loads(await asyncio.wait_for(bob.recv(), TIMEOUT))
     await bob.send(json.dumps({"type": "answer", "room": room,

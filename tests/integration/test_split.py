@@ -247,8 +247,8 @@ class GatewayDeath(SplitTest):
         noticed = time.monotonic() - killed_at
         self.assertEqual((down["reason"], down["connections"]),
                          ("timeout", 1))
-        # LINK_TIMEOUT is 600ms here; a heartbeat and scheduling on top
-        self.assertLess(noticed, 2.0)
+        # LINK_TIMEOUT is 1.5 s here; a heartbeat and scheduling on top
+        self.assertLess(noticed, 3.0)
         print("\n    gateway death noticed after %.0f ms" % (noticed * 1000),
               file=sys.stderr)
         # Exactly what a close does in /signal: the membership ends and
@@ -276,7 +276,9 @@ class RoomsRestart(SplitTest):
         # Rooms forgot them: each client is closed so that it reconnects
         for client in (alice, bob):
             code, reason = await client.closed()
-            self.assertEqual((code, reason), (1012, "rooms_unavailable"))
+            self.assertEqual((code, reason), (1012, "rooms_unavailable"),
+                             "\n".join(self.gw[0].lines[-25:]
+                                       + self.rooms.lines[-25:]))
         for gateway in self.gw:
             gateway.wait_log("rooms.lost")
             # Until rooms is back, clients are refused and health says so
@@ -337,13 +339,12 @@ class Garbage(SplitTest):
         pub.recv()                                  # the bus subscribed
         pub.send_multipart([b"log.info", b"\xc1"])
         pub.send_multipart([b"log.info"])
-        whys = {e["why"] for e in self.rooms.wait_count(
-            "bus.malformed", len(bogus) + 1, timeout=TIMEOUT)}
-        for why in ("not msgpack", "bytes after the body", "unknown verb",
+        for why in ("wrong number of parts", "not msgpack",
+                    "bytes after the body", "unknown verb",
                     "connection of another gateway", "connection not open",
                     "another gateway's name", "not a gateway",
                     "enumeration out of range"):
-            self.assertIn(why, whys)
+            self.rooms.wait_log("bus.malformed", actor="rooms", why=why)
         self.rooms.wait_log("bus.malformed", actor="bus")
         for sock in (fake, other, pub):
             sock.close(linger=0)
