@@ -28,9 +28,6 @@ BUILD = os.path.dirname(BINARY)
 TAP = os.path.join(BUILD, "homecall-tap")
 REPLAY = os.path.join(BUILD, "homecall-replay")
 KEYGEN = os.path.join(BUILD, "homecall-keygen")
-ANY_PORT = "tcp://127.0.0.1:*"
-
-
 def fixed_port():
     """A free port below the ephemeral range."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:

@@ -20,11 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TIMEOUT, Client  # noqa: E402
 from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
                    Tap, joined, until_tap_sees)
+from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
 
-SDP_A = "v=0\r\no=- 4451 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-SDP_B = "v=0\r\no=- 6703 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-CAND = {"candidate": "candidate:1 1 udp 2122194687 192.0.2.2 38483 typ host",
-        "sdpMid": "0", "sdpMLineIndex": 0}
 
 
 def mp_str(text):
@@ -357,6 +354,45 @@ class Garbage(SplitTest):
         self.assertEqual((await alice.recv())["sdp"], SDP_B)
         await alice.expect_nothing(self)
         self.assertEqual(self.rooms.find("room.join", user="mallory"), [])
+
+
+class Settings(unittest.TestCase):
+    """A process that could not work refuses to start, naming the setting."""
+
+    def run_binary(self, *args):
+        import subprocess
+        from harness import BINARY
+        return subprocess.run([BINARY, *args], capture_output=True, text=True,
+                              timeout=20)
+
+    def test_bad_deployments_exit_2(self):
+        keys = Keys("k", allowed=("k",))
+        public_only = os.path.join(keys.allowed, "k")
+        try:
+            for args, needle in [
+                    (("--actors", "gateway,bus"), "ACTORS"),
+                    (("--actors", ""), "ACTORS"),
+                    (("--actors", "gateway"), "ROOMS_ENDPOINT"),
+                    (("--link-heartbeat", "5s", "--link-timeout", "5s"),
+                     "LINK_TIMEOUT"),
+                    (("--curve-secret-key", "/nonexistent"),
+                     "CURVE_SECRET_KEY"),
+                    (("--curve-secret-key", public_only),
+                     "CURVE_SECRET_KEY"),
+                    (("--curve-secret-key", keys.secret("k")),
+                     "CURVE_ALLOWED_KEYS"),
+                    (("--actors", "gateway", "--rooms-endpoint",
+                      "tcp://127.0.0.1:9", "--events-in-endpoint",
+                      "tcp://127.0.0.1:9", "--curve-secret-key",
+                      keys.secret("k")), "CURVE_SERVER_KEY"),
+                    (("--curve-server-key", keys.public("k")),
+                     "CURVE_SECRET_KEY")]:
+                with self.subTest(args=args):
+                    result = self.run_binary(*args)
+                    self.assertEqual(result.returncode, 2, result.stderr)
+                    self.assertIn(needle, result.stderr)
+        finally:
+            keys.remove()
 
 
 def cert_keys(path):

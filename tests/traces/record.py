@@ -17,13 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import Client, Server  # noqa: E402
-
-SDP_A = "v=0\r\no=- 4451 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-SDP_B = "v=0\r\no=- 6703 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-CAND_A = {"candidate": "candidate:1 1 udp 2122194687 192.0.2.2 38483 typ "
-                       "host generation 0", "sdpMid": "0", "sdpMLineIndex": 0}
-CAND_B = {"candidate": "candidate:2 1 udp 2122194687 192.0.2.2 50116 typ "
-                       "host generation 0", "sdpMid": "0", "sdpMLineIndex": 0}
+from test_signal import CAND_A, CAND_B, SDP_A, SDP_B  # noqa: E402
 
 
 class Flow:
