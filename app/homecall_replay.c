@@ -91,6 +91,7 @@ typedef struct {
     int differences;
     int sent, compared;         //  frames
     int barriers;
+    bool broken;                //  cannot go on: exit 2
 } self_t;
 
 //  ---------------------------------------------------------------------
@@ -175,9 +176,11 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
             frame_t *frame = (frame_t *) zlistx_first (conn->tx);
             if (frame) {
                 zlistx_detach_cur (conn->tx);
-                int n = lws_write (wsi, (unsigned char *) frame->data + LWS_PRE,
-                                   frame->len, frame->binary ? LWS_WRITE_BINARY
-                                                               : LWS_WRITE_TEXT);
+                unsigned char *payload = (unsigned char *) frame->data
+                                       + LWS_PRE;
+                int n = lws_write (wsi, payload, frame->len,
+                                   frame->binary ? LWS_WRITE_BINARY
+                                                 : LWS_WRITE_TEXT);
                 void *item = frame;
                 s_frame_destroy (&item);
                 if (n < 0)
@@ -362,7 +365,8 @@ s_barrier_answered (self_t *self, conn_t *conn)
         cJSON *root = cJSON_ParseWithLength (s_payload (frame), frame->len);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive (root, "type");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive (root, "code");
-        bool answer = cJSON_IsString (type) && streq (type->valuestring, "error")
+        bool answer = cJSON_IsString (type)
+                   && streq (type->valuestring, "error")
                    && cJSON_IsString (code)
                    && streq (code->valuestring, "not_joined");
         cJSON_Delete (root);
@@ -403,14 +407,14 @@ s_sync_gateway (self_t *self, int url)
     if (!s_barrier (self, self->sync [url])) {
         fprintf (stderr, "homecall-replay: no answer from %s:%d on a /signal "
                  "connection of ours\n", self->hosts [url], self->ports [url]);
-        exit (2);
+        self->broken = true;
     }
 }
 
 static void
 s_sync (self_t *self, conn_t *conn)
 {
-    if (conn && !s_barrier (self, conn))
+    if (conn && !self->broken && !s_barrier (self, conn))
         s_sync_gateway (self, conn->url);
 }
 
@@ -452,7 +456,7 @@ s_open (self_t *self, const rt_record_t *record)
     if (zhashx_insert (self->conns, conn->id, conn)) {
         fprintf (stderr, "homecall-replay: %s line %zu: connection %s opens "
                  "twice\n", record->file, record->line, record->conn);
-        exit (2);
+        self->broken = true;
     }
     if (conn->state == C_FAILED) {
         char what [200];
@@ -622,39 +626,26 @@ s_add_url (self_t *self, const char *url)
     return 0;
 }
 
-int
-main (int argc, char **argv)
+//  Reads the command line into self and files; 0 to run, 1 when --help
+//  was asked for, -1 on a bad argument
+static int
+s_arguments (self_t *self, int argc, char **argv, const char **files,
+             int *files_n)
 {
-    self_t *self = (self_t *) zmalloc (sizeof (self_t));
-    self->timeout_ms = 5000;
-    rt_trace_t trace = {NULL, 0, 0};
-    const char *files [64];
-    int files_n = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
         const char *value = i + 1 < argc ? argv [i + 1] : NULL;
-        if (streq (arg, "--help") || streq (arg, "-h")) {
-            s_usage ();
-            return 0;
-        }
+        if (streq (arg, "--help") || streq (arg, "-h"))
+            return 1;
         if (streq (arg, "--fast"))
             self->fast = true;
         else
-        if (streq (arg, "--url") && value) {
-            if (s_add_url (self, value)) {
-                fprintf (stderr, "homecall-replay: bad --url %s\n", value);
-                return 2;
-            }
+        if (streq (arg, "--url") && value && s_add_url (self, value) == 0)
             i++;
-        }
         else
-        if (streq (arg, "--timeout") && value) {
-            if (hc_parse_duration_ms (value, &self->timeout_ms)) {
-                fprintf (stderr, "homecall-replay: bad --timeout %s\n", value);
-                return 2;
-            }
+        if (streq (arg, "--timeout") && value
+        &&  hc_parse_duration_ms (value, &self->timeout_ms) == 0)
             i++;
-        }
         else
         if (streq (arg, "--volatile") && value
         &&  self->volatile_n < MAX_VOLATILE) {
@@ -662,46 +653,29 @@ main (int argc, char **argv)
             i++;
         }
         else
-        if (arg [0] != '-' && files_n < 64)
-            files [files_n++] = arg;
+        if (arg [0] != '-' && *files_n < 64)
+            files [(*files_n)++] = arg;
         else {
-            s_usage ();
-            return 2;
+            fprintf (stderr, "homecall-replay: cannot use '%s'%s%s\n", arg,
+                     value ? " " : "", value ? value : "");
+            return -1;
         }
     }
-    if (files_n == 0 || self->urls_n == 0) {
-        s_usage ();
-        return 2;
-    }
+    if (*files_n == 0 || self->urls_n == 0)
+        return -1;
     if (self->volatile_n == 0)
         self->volatile_keys [self->volatile_n++] = "addedAt";
-    char err [512];
-    for (int i = 0; i < files_n; i++)
-        if (rt_trace_load (&trace, files [i], err, sizeof (err))) {
-            fprintf (stderr, "homecall-replay: %s\n", err);
-            return 2;
-        }
-    rt_trace_sort (&trace);
+    return 0;
+}
 
-    lws_set_log_level (LLL_ERR, NULL);
-    struct lws_context_creation_info info;
-    memset (&info, 0, sizeof (info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = s_protocols;
-    self->ctx = lws_create_context (&info);
-    if (!self->ctx) {
-        fprintf (stderr, "homecall-replay: libwebsockets would not start\n");
-        return 2;
-    }
-    lws_sul_schedule (self->ctx, 0, &self->tick, s_tick, TICK_US);
-    self->conns = zhashx_new ();
-    self->order = zlistx_new ();
-    zlistx_set_destructor (self->order, s_conn_destroy);
-
+//  Replays every record; the exit code
+static int
+s_replay (self_t *self, const rt_trace_t *trace)
+{
     self->started_at = zclock_mono ();
-    self->first_time_us = trace.size ? trace.items [0].time_us : 0;
-    for (size_t i = 0; i < trace.size; i++) {
-        const rt_record_t *record = &trace.items [i];
+    self->first_time_us = trace->size ? trace->items [0].time_us : 0;
+    for (size_t i = 0; i < trace->size && !self->broken; i++) {
+        const rt_record_t *record = &trace->items [i];
         if (record->dir == RT_OPEN) {
             s_open (self, record);
             continue;
@@ -721,24 +695,65 @@ main (int argc, char **argv)
         else
             s_close (self, record, conn);
     }
+    if (self->broken)
+        return 2;
     s_finish (self);
     printf ("homecall-replay: %zu connections, %d frames sent, %d compared, "
             "%d difference%s\n", zlistx_size (self->order), self->sent,
             self->compared, self->differences,
             self->differences == 1 ? "" : "s");
-    int differences = self->differences;
-
     for (int url = 0; url < self->urls_n; url++)
-        if (self->sync [url]) {
-            if (self->sync [url]->state == C_OPEN) {
-                self->sync [url]->close_code = 1000;
-                self->sync [url]->want_close = true;
-                lws_callback_on_writable (self->sync [url]->wsi);
-                s_wait (self, self->sync [url], s_closed, 1000);
-            }
+        if (self->sync [url] && self->sync [url]->state == C_OPEN) {
+            self->sync [url]->close_code = 1000;
+            self->sync [url]->want_close = true;
+            lws_callback_on_writable (self->sync [url]->wsi);
+            s_wait (self, self->sync [url], s_closed, 1000);
         }
-    lws_sul_cancel (&self->tick);
-    lws_context_destroy (self->ctx);
+    return self->broken ? 2 : self->differences ? 1 : 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    self->timeout_ms = 5000;
+    rt_trace_t trace = {NULL, 0, 0};
+    const char *files [64];
+    int files_n = 0;
+    int rc = s_arguments (self, argc, argv, files, &files_n);
+    if (rc) {
+        s_usage ();
+        free (self);
+        return rc == 1 ? 0 : 2;
+    }
+    char err [512];
+    for (int i = 0; i < files_n && rc == 0; i++)
+        if (rt_trace_load (&trace, files [i], err, sizeof (err))) {
+            fprintf (stderr, "homecall-replay: %s\n", err);
+            rc = 2;
+        }
+    rt_trace_sort (&trace);
+
+    lws_set_log_level (LLL_ERR, NULL);
+    struct lws_context_creation_info info;
+    memset (&info, 0, sizeof (info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = s_protocols;
+    if (rc == 0)
+        self->ctx = lws_create_context (&info);
+    if (rc == 0 && !self->ctx) {
+        fprintf (stderr, "homecall-replay: libwebsockets would not start\n");
+        rc = 2;
+    }
+    self->conns = zhashx_new ();
+    self->order = zlistx_new ();
+    zlistx_set_destructor (self->order, s_conn_destroy);
+    if (rc == 0) {
+        lws_sul_schedule (self->ctx, 0, &self->tick, s_tick, TICK_US);
+        rc = s_replay (self, &trace);
+        lws_sul_cancel (&self->tick);
+        lws_context_destroy (self->ctx);
+    }
     for (int url = 0; url < self->urls_n; url++) {
         void *item = self->sync [url];
         s_conn_destroy (&item);
@@ -747,5 +762,5 @@ main (int argc, char **argv)
     zlistx_destroy (&self->order);
     rt_trace_free (&trace);
     free (self);
-    return differences ? 1 : 0;
+    return rc;
 }

@@ -368,10 +368,12 @@ rt_trace_test (bool verbose)
     int fd1 = mkstemp (path1), fd2 = mkstemp (path2);
     assert (fd1 >= 0 && fd2 >= 0);
     FILE *f1 = fdopen (fd1, "w"), *f2 = fdopen (fd2, "w");
-    const char *prefix = "\"gateway\":\"0000000a\",\"conn\":\"0000000a00000001\","
+    const char *prefix = "\"gateway\":\"0000000a\","
+                         "\"conn\":\"0000000a00000001\","
                          "\"dialect\":\"signal\"";
-    fprintf (f1, "{\"time\":\"2026-11-22T00:00:00.000001Z\",%s,\"dir\":\"open\","
-                 "\"path\":\"/signal\",\"peer\":\"x\"}\n", prefix);
+    fprintf (f1, "{\"time\":\"2026-11-22T00:00:00.000001Z\",%s,"
+                 "\"dir\":\"open\",\"path\":\"/signal\",\"peer\":\"x\"}\n",
+             prefix);
     fprintf (f1, "{\"time\":\"2026-11-22T00:00:00.000003Z\",%s,\"dir\":\"in\","
                  "\"frame\":{\"type\":\"join\",\"room\":\"w\"}}\n", prefix);
     fprintf (f1, "\n{\"time\":\"2026-11-22T00:00:00.000005Z\",%s,\"dir\":"
@@ -396,7 +398,8 @@ rt_trace_test (bool verbose)
     assert (trace.items [0].dir == RT_OPEN
             && streq (trace.items [0].path, "/signal"));
     assert (trace.items [1].dir == RT_IN && trace.items [1].json);
-    assert (streq (trace.items [1].frame, "{\"type\":\"join\",\"room\":\"w\"}"));
+    assert (streq (trace.items [1].frame,
+                   "{\"type\":\"join\",\"room\":\"w\"}"));
     assert (trace.items [2].oversize == 70000
             && trace.items [2].dialect == HC_DIALECT_P2P);
     //  Equal times keep the file's order

@@ -45,9 +45,9 @@ s_malformed (self_t *self, const char *why)
     int64_t now = zclock_mono ();
     if (now - self->malformed_log_at < 1000)
         return;
+    int64_t count = (int64_t) (self->malformed - self->malformed_logged);
     HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                    hc_field_int ("count", (int64_t) (self->malformed
-                                                      - self->malformed_logged)),
+                    hc_field_int ("count", count),
                     hc_field_str ("why", hc_str (why)));
     self->malformed_logged = self->malformed;
     self->malformed_log_at = now;

@@ -150,7 +150,8 @@ bool
 hc_log_wants (hc_log_t *self, hc_log_level_t level, const char *prefix,
               const char *event)
 {
-    if (hc_log_enabled (self, level) && (self->hook || s_log_wanted (self, level)))
+    if (hc_log_enabled (self, level)
+    &&  (self->hook || s_log_wanted (self, level)))
         return true;
     char topic [HC_TOPIC_MAX];
     return prefix && s_topic (topic, prefix, event)

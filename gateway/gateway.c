@@ -132,8 +132,8 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
         char hex [17];
         s_conn_hex (session->id, hex);
         HC_EVENT (self->log, HC_LOG_WARN, "conn.lagging",
-                hc_field_str ("conn", hc_str (hex)),
-                hc_field_int ("queued", (int64_t) session->out_bytes));
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_int ("queued", (int64_t) session->out_bytes));
         self->lagging++;
         s_kill (self, session);
         return;
@@ -201,9 +201,9 @@ s_signal_invalid (self_t *self, gw_session_t *session, const char *code,
     char hex [17];
     s_conn_hex (session->id, hex);
     HC_EVENT_ERROR (self->log, HC_LOG_INFO, "signal.invalid",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("code", hc_str (code)),
-            hc_field_int ("size", (int64_t) size));
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("code", hc_str (code)),
+                    hc_field_int ("size", (int64_t) size));
 }
 
 static void
@@ -225,8 +225,8 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
                                     //  writer escapes what it cannot print
             s_conn_hex (session->id, hex);
             HC_EVENT_ERROR (self->log, HC_LOG_WARN, "client.error",
-                    hc_field_str ("conn", hc_str (hex)),
-                    hc_field_str ("message", text));
+                            hc_field_str ("conn", hc_str (hex)),
+                            hc_field_str ("message", text));
             break;
         }
         case GW_SIG_COMMAND:
@@ -257,7 +257,7 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
     if (rate == GW_RATE_CLOSE) {
         //  What we already owe it (the rate_limited error) goes out first
         HC_EVENT (self->log, HC_LOG_WARN, "conn.flood",
-                hc_field_str ("peer", hc_str (session->peer)));
+                  hc_field_str ("peer", hc_str (session->peer)));
         gw_session_close_after_flush (session,
                                       LWS_CLOSE_STATUS_POLICY_VIOLATION,
                                       SIG_E_RATE_LIMITED);
@@ -493,10 +493,10 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
             ||  zhashx_size (self->sessions)
                     >= (size_t) self->cfg.max_connections) {
                 HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
-                        hc_field_str ("reason", hc_str (
-                            self->stopping ? "stopping"
-                            : !self->link.up ? "rooms_unavailable"
-                                             : "max_connections")));
+                          hc_field_str ("reason", hc_str (
+                              self->stopping ? "stopping"
+                              : !self->link.up ? "rooms_unavailable"
+                                               : "max_connections")));
                 return -1;
             }
             return 0;
@@ -553,8 +553,9 @@ s_handle_out (self_t *self, const void *data, size_t size)
     msg_out_t out;
     if (msg_dec_out (self->dec, data, size, &out)) {
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
-                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+                        hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
+                        hc_field_str ("why",
+                                      hc_str (msg_dec_error (self->dec))));
         return;
     }
     hc_buf_reset (&self->render);
@@ -581,8 +582,9 @@ s_handle_kick (self_t *self, const void *data, size_t size)
     msg_kick_t kick;
     if (msg_dec_kick (self->dec, data, size, &kick)) {
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
-                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+                        hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
+                        hc_field_str ("why",
+                                      hc_str (msg_dec_error (self->dec))));
         return;
     }
     gw_session_t *session = (gw_session_t *) zhashx_lookup (self->sessions,
@@ -709,7 +711,7 @@ s_receive_rooms (self_t *self)
     else
     if (parts > 0)
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
-                hc_field_int ("parts", parts));
+                        hc_field_int ("parts", parts));
     zmq_msg_close (&verb);
     zmq_msg_close (&body);
 }
@@ -752,8 +754,8 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
             char hex [17];
             s_conn_hex (session->id, hex);
             HC_EVENT (self->log, HC_LOG_INFO, "conn.timeout",
-                    hc_field_str ("conn", hc_str (hex)),
-                    hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
+                      hc_field_str ("conn", hc_str (hex)),
+                      hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
             session->timed_out = true;
             s_kill (self, session);
         }

@@ -340,7 +340,8 @@ gw_trace_test (bool verbose)
 {
     if (verbose)
         printf (" * gw_trace: ");
-    assert (s_minify_is (" { \"a\" : [ 1 , -2.5e+3 , true ] ,\n\"b\":\"x y\" } ",
+    assert (s_minify_is (" { \"a\" : [ 1 , -2.5e+3 , true ] ,\n"
+                         "\"b\":\"x y\" } ",
                          "{\"a\":[1,-2.5e+3,true],\"b\":\"x y\"}"));
     assert (s_minify_is ("\"join\"", "\"join\""));
     assert (s_minify_is ("null", "null"));

@@ -92,10 +92,12 @@ s_note_send_failure (self_t *self)
     self->send_failed++;
     int64_t now = zclock_mono ();
     if (now - self->send_failed_log_at >= 1000) {
+        int64_t count = (int64_t) (self->send_failed
+                                   - self->send_failed_logged);
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "deliver.dropped",
-                hc_field_int ("count", (int64_t) (self->send_failed
-                                                  - self->send_failed_logged)),
-                hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
+                        hc_field_int ("count", count),
+                        hc_field_str ("why",
+                                      hc_str (zmq_strerror (zmq_errno ()))));
         self->send_failed_logged = self->send_failed;
         self->send_failed_log_at = now;
     }
@@ -162,8 +164,8 @@ static void
 s_malformed (self_t *self, const char *verb, const char *why)
 {
     HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-            hc_field_str ("verb", hc_str (verb)),
-            hc_field_str ("why", hc_str (why)));
+                    hc_field_str ("verb", hc_str (verb)),
+                    hc_field_str ("why", hc_str (why)));
 }
 
 //  A gateway may only speak for its own connections

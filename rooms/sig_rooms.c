@@ -78,8 +78,8 @@ s_error (sig_rooms_t *self, uint64_t conn, const char *code, const char *text)
     char hex [17];
     s_conn_hex (conn, hex);
     HC_EVENT_ERROR (self->sink.log, HC_LOG_INFO, "signal.refused",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("code", hc_str (code)));
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("code", hc_str (code)));
 }
 
 //  {"type":T,"room":R,"from":F,"sdp"|"candidate":payload}
@@ -320,11 +320,11 @@ s_log_membership (sig_rooms_t *self, const char *event, member_t *member,
     char hex [17];
     s_conn_hex (member->id, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, event,
-            hc_field_str ("room", (hc_str_t){member->room->name,
-                                             member->room->name_len}),
-            hc_field_str ("user", s_member_user (member)),
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("reason", hc_str (reason)));
+              hc_field_str ("room", (hc_str_t){member->room->name,
+                                               member->room->name_len}),
+              hc_field_str ("user", s_member_user (member)),
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("reason", hc_str (reason)));
 }
 
 static void
