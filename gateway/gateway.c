@@ -547,15 +547,21 @@ s_lws_log (int level, const char *line)
 //  ---------------------------------------------------------------------
 //  Deliveries from rooms
 
+//  A message from rooms the codec refused: logged and dropped
+static void
+s_malformed (self_t *self, const char *verb)
+{
+    HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
+                    hc_field_str ("verb", hc_str (verb)),
+                    hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+}
+
 static void
 s_handle_out (self_t *self, const void *data, size_t size)
 {
     msg_out_t out;
     if (msg_dec_out (self->dec, data, size, &out)) {
-        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                        hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
-                        hc_field_str ("why",
-                                      hc_str (msg_dec_error (self->dec))));
+        s_malformed (self, MSG_OUT);
         return;
     }
     hc_buf_reset (&self->render);
@@ -581,10 +587,7 @@ s_handle_kick (self_t *self, const void *data, size_t size)
 {
     msg_kick_t kick;
     if (msg_dec_kick (self->dec, data, size, &kick)) {
-        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                        hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
-                        hc_field_str ("why",
-                                      hc_str (msg_dec_error (self->dec))));
+        s_malformed (self, MSG_KICK);
         return;
     }
     gw_session_t *session = (gw_session_t *) zhashx_lookup (self->sessions,
@@ -651,10 +654,7 @@ s_handle_welcome (self_t *self, const void *data, size_t size)
 {
     msg_welcome_t welcome;
     if (msg_dec_welcome (self->dec, data, size, &welcome)) {
-        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                        hc_field_str ("verb", HC_STR_LIT (MSG_WELCOME)),
-                        hc_field_str ("why",
-                                      hc_str (msg_dec_error (self->dec))));
+        s_malformed (self, MSG_WELCOME);
         return;
     }
     s_link_changed (self, gw_link_welcome (&self->link, welcome.epoch,
