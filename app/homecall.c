@@ -1,6 +1,11 @@
 /*  homecall.c - the server: reads the settings, starts the actors, waits
     for a signal, stops the actors in reverse order
 
+    ACTORS chooses which of gateway, rooms and notifier run here; the event
+    bus always runs (as the bus beside rooms, as a relay elsewhere; see
+    common/endpoints.h), and so does zauth when this process accepts CURVE
+    links (common/link.h): it is started first and stopped last.
+
     Signals are blocked in every thread and taken here with sigwait, so no
     actor is interrupted in the middle of a system call and CZMQ's own
     handlers stay out of the way. SIGINT and SIGTERM stop the server (exit
@@ -8,6 +13,8 @@
 */
 #include "common/bus.h"
 #include "common/config.h"
+#include "common/endpoints.h"
+#include "common/link.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "gateway/gw_json.h"
@@ -20,6 +27,7 @@
 typedef struct {
     const char *name;
     zactor_fn *fn;
+    int bit;                    //  HC_ACTOR_*, or 0: always runs
     zactor_t *actor;
 } actor_slot_t;
 
@@ -45,7 +53,7 @@ main (int argc, char **argv)
     int rc = hc_config_load (&cfg, argc, argv, NULL, err, sizeof (err));
     if (rc == 1)
         return 0;               //  --help or --version
-    if (rc < 0) {
+    if (rc < 0 || hc_endpoints_check (&cfg, err, sizeof (err))) {
         fprintf (stderr, "homecall: %s\n", err);
         return 2;
     }
@@ -63,10 +71,10 @@ main (int argc, char **argv)
 
     //  Started in this order, stopped in the reverse one
     actor_slot_t actors [] = {
-        {"bus", hc_bus_actor, NULL},
-        {"notifier", notifier_actor, NULL},
-        {"rooms", rooms_actor, NULL},
-        {"gateway", gateway_actor, NULL},
+        {"bus", hc_bus_actor, 0, NULL},
+        {"notifier", notifier_actor, HC_ACTOR_NOTIFIER, NULL},
+        {"rooms", rooms_actor, HC_ACTOR_ROOMS, NULL},
+        {"gateway", gateway_actor, HC_ACTOR_GATEWAY, NULL},
     };
     size_t actors_n = sizeof (actors) / sizeof (actors [0]);
     size_t started = 0;
@@ -75,7 +83,16 @@ main (int argc, char **argv)
     zsock_t *pub = NULL;
     hc_log_t *log = NULL;
     char why [64] = "";
+    zactor_t *auth = hc_link_auth_new (&cfg);
+    if (hc_link_curve (&cfg) && hc_endpoints_accepts_links (&cfg) && !auth) {
+        fprintf (stderr, "homecall: zauth could not start\n");
+        snprintf (why, sizeof (why), "zauth could not start");
+        exit_code = 1;
+        actors_n = 0;
+    }
     for (; started < actors_n; started++) {
+        if (actors [started].bit && !(hc_actors (&cfg) & actors [started].bit))
+            continue;
         actors [started].actor = zactor_new (actors [started].fn, &cfg);
         zstr_send (actors [started].actor, "START");
         int result = -1;
@@ -89,7 +106,7 @@ main (int argc, char **argv)
             break;
         }
         if (actors [started].fn == notifier_actor) {
-            pub = hc_log_pub_new (cfg.events_in_endpoint);
+            pub = hc_log_pub_new (hc_endpoint_publish (&cfg));
             if (pub && hc_log_pub_wait (pub, 2000))
                 log = hc_log_new (pub, "server",
                                   hc_config_publish_level (&cfg));
@@ -101,7 +118,8 @@ main (int argc, char **argv)
                 hc_field_int ("pid", (int64_t) getpid ()));
         int signum = 0;
         while (sigwait (&signals, &signum) == 0 && signum == SIGHUP)
-            zstr_send (actors [1].actor, "REOPEN");
+            if (actors [1].actor)
+                zstr_send (actors [1].actor, "REOPEN");
         snprintf (why, sizeof (why), "%s", signum == SIGINT ? "SIGINT"
                                                             : "SIGTERM");
     }
@@ -113,6 +131,7 @@ main (int argc, char **argv)
     }
     hc_log_destroy (&log);
     zsock_destroy (&pub);
+    zactor_destroy (&auth);
     zsys_shutdown ();
     return exit_code;
 }

@@ -82,6 +82,16 @@ typedef struct {
     char rooms_endpoint [HC_CFG_TEXT];      //  rooms ROUTER
     char events_in_endpoint [HC_CFG_TEXT];  //  bus XSUB (publishers)
     char events_out_endpoint [HC_CFG_TEXT]; //  bus XPUB (subscribers)
+
+    //  Deployment: which actors run here, links between processes
+    char actors [HC_CFG_TEXT];              //  "gateway,rooms,notifier"
+    char observer_endpoint [HC_CFG_TEXT];   //  bus XPUB for observers
+    int64_t link_heartbeat_ms;              //  HELLO and ZMTP ping period
+    int64_t link_timeout_ms;                //  silence that ends a link
+    char curve_secret_key [HC_CFG_TEXT];    //  our certificate (secret)
+    char curve_server_key [HC_CFG_TEXT];    //  the bus/rooms certificate
+    char curve_allowed_keys [HC_CFG_TEXT];  //  certificates we accept
+    char trace [HC_CFG_TEXT];               //  gateway: JSON-lines trace
 } hc_config_t;
 
 //  Fills cfg from defaults, dotenv_path (NULL: "./.env"; a missing file is

@@ -299,6 +299,29 @@ msg_enc_log (msg_enc_t *self, const msg_log_t *m)
     return 0;
 }
 
+int
+msg_enc_hello (msg_enc_t *self, const msg_hello_t *m)
+{
+    msgpack_packer *pk = s_begin (self, 1);
+    s_pack_key (pk, "g");
+    msgpack_pack_uint32 (pk, m->gateway);
+    return 0;
+}
+
+int
+msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m)
+{
+    msgpack_packer *pk = s_begin (self, 2);
+    s_pack_key (pk, "e");
+    msgpack_pack_uint64 (pk, m->epoch);
+    s_pack_key (pk, "f");
+    if (m->fresh)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Decoder
 
@@ -448,6 +471,8 @@ s_unpack_map (msg_dec_t *self, const void *data, size_t size,
 
 typedef enum {
     K_U64,          //  uint64_t
+    K_U32,          //  uint32_t
+    K_BOOL,         //  bool
     K_U16,          //  uint16_t
     K_ENUM,         //  int, 0..max
     K_I64,          //  int64_t
@@ -509,6 +534,17 @@ s_decode_value (msg_dec_t *self, key_spec_t *spec, const msgpack_object *o)
             if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return s_fail (self, "expected an unsigned integer");
             *(uint64_t *) spec->dst = o->via.u64;
+            return 0;
+        case K_U32:
+            if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+            ||  o->via.u64 > UINT32_MAX)
+                return s_fail (self, "expected a 32-bit unsigned integer");
+            *(uint32_t *) spec->dst = (uint32_t) o->via.u64;
+            return 0;
+        case K_BOOL:
+            if (o->type != MSGPACK_OBJECT_BOOLEAN)
+                return s_fail (self, "expected true or false");
+            *(bool *) spec->dst = o->via.boolean;
             return 0;
         case K_U16:
             if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER
@@ -815,6 +851,28 @@ msg_dec_log (msg_dec_t *self, const void *data, size_t size, msg_log_t *m)
     return 0;
 }
 
+int
+msg_dec_hello (msg_dec_t *self, const void *data, size_t size, msg_hello_t *m)
+{
+    memset (m, 0, sizeof (*m));
+    key_spec_t specs [] = {
+        {"g", K_U32, true, &m->gateway, 0, false},
+    };
+    return s_decode (self, data, size, specs, SPECS_N (specs));
+}
+
+int
+msg_dec_welcome (msg_dec_t *self, const void *data, size_t size,
+                 msg_welcome_t *m)
+{
+    memset (m, 0, sizeof (*m));
+    key_spec_t specs [] = {
+        {"e", K_U64, true, &m->epoch, 0, false},
+        {"f", K_BOOL, true, &m->fresh, 0, false},
+    };
+    return s_decode (self, data, size, specs, SPECS_N (specs));
+}
+
 const char *
 msg_sig_op_name (msg_sig_op_t op)
 {
@@ -838,6 +896,12 @@ hc_log_level_name (hc_log_level_t level)
 {
     static const char *names [] = {"debug", "info", "warn", "error"};
     return level <= HC_LOG_ERROR ? names [level] : "?";
+}
+
+const char *
+hc_dialect_name (hc_dialect_t dialect)
+{
+    return dialect == HC_DIALECT_SIGNAL ? "signal" : "p2p";
 }
 
 //  ---------------------------------------------------------------------
@@ -1070,6 +1134,28 @@ msg_test (bool verbose)
     bad_log.fields = bad_lf;
     bad_log.fields_n = 1;
     assert (msg_enc_log (enc, &bad_log) == -1);
+
+    //  HELLO (and BYE) and WELCOME
+    msg_hello_t hello = {0xdeadbeef}, hello2;
+    assert (msg_enc_hello (enc, &hello) == 0);
+    assert (msg_dec_hello (dec, msg_enc_data (enc), msg_enc_size (enc),
+                           &hello2) == 0);
+    assert (hello2.gateway == 0xdeadbeef);
+    msg_welcome_t welcome = {UINT64_MAX - 1, true}, welcome2;
+    assert (msg_enc_welcome (enc, &welcome) == 0);
+    assert (msg_dec_welcome (dec, msg_enc_data (enc), msg_enc_size (enc),
+                             &welcome2) == 0);
+    assert (welcome2.epoch == UINT64_MAX - 1 && welcome2.fresh);
+    //  A gateway number beyond 32 bits is refused
+    msg_close_t wide = {(uint64_t) UINT32_MAX + 1};
+    msg_enc_close (enc, &wide);
+    char body [32];
+    memcpy (body, msg_enc_data (enc), msg_enc_size (enc));
+    assert (body [2] == 'c');
+    body [2] = 'g';                 //  {"c":N} becomes {"g":N}
+    assert (msg_dec_hello (dec, body, msg_enc_size (enc), &hello2) == -1);
+    assert (strcmp (msg_dec_error (dec),
+                    "expected a 32-bit unsigned integer") == 0);
 
     //  Malformed bodies are refused with a reason, never trusted
     msg_close_t cl;

@@ -20,11 +20,18 @@
 #define MSG_CLOSE "CLOSE"       //  a client connection closed
 #define MSG_SIG "SIG"           //  a /signal command
 #define MSG_P2P "P2P"           //  a p2p dialect command
+#define MSG_HELLO "HELLO"       //  a gateway is alive (every LINK_HEARTBEAT)
+#define MSG_BYE "BYE"           //  a gateway is stopping
 //  Rooms -> gateway
 #define MSG_OUT "OUT"           //  send one JSON frame to some connections
 #define MSG_KICK "KICK"         //  close one connection
-//  Any actor -> event bus: frame 0 is the topic ("log.info", ...)
+#define MSG_WELCOME "WELCOME"   //  rooms is alive, and which run of it
+//  Any actor -> event bus: frame 0 is the topic ("log.info", ...), frame 1
+//  a record (msg_log_t). Log records go under "log.<level>"; events go
+//  under their own name ("conn.open", "relay.forwarded", ...) or, for
+//  errors, "error.<name>", with the same body.
 #define MSG_LOG_TOPIC "log."
+#define MSG_ERROR_TOPIC "error."
 
 //  Bounds a decoder accepts; a message beyond them is malformed
 #define MSG_MAX_CONNS 4096      //  recipients of one OUT
@@ -42,6 +49,17 @@ typedef struct {
 typedef struct {
     uint64_t conn;              //  connection id
 } msg_close_t;
+
+//  HELLO and BYE
+typedef struct {
+    uint32_t gateway;           //  the gateway's instance number
+} msg_hello_t;
+
+typedef struct {
+    uint64_t epoch;             //  random, new each time rooms starts
+    bool fresh;                 //  rooms did not know the gateway before:
+                                //  it knows none of its connections
+} msg_welcome_t;
 
 typedef enum {
     MSG_SIG_JOIN = 0,
@@ -162,6 +180,10 @@ int
     msg_enc_kick (msg_enc_t *self, const msg_kick_t *m);
 int
     msg_enc_log (msg_enc_t *self, const msg_log_t *m);
+int
+    msg_enc_hello (msg_enc_t *self, const msg_hello_t *m);
+int
+    msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m);
 
 //  ---------------------------------------------------------------------
 //  Decoder: reusable scratch space. Each call returns 0, or -1 with a reason
@@ -193,6 +215,12 @@ int
                   msg_kick_t *m);
 int
     msg_dec_log (msg_dec_t *self, const void *data, size_t size, msg_log_t *m);
+int
+    msg_dec_hello (msg_dec_t *self, const void *data, size_t size,
+                   msg_hello_t *m);
+int
+    msg_dec_welcome (msg_dec_t *self, const void *data, size_t size,
+                     msg_welcome_t *m);
 
 //  Names for log lines and topics
 const char *
@@ -202,6 +230,9 @@ const char *
     msg_p2p_route_name (msg_p2p_route_t route);
 const char *
     hc_log_level_name (hc_log_level_t level);
+//  "signal" or "p2p"
+const char *
+    hc_dialect_name (hc_dialect_t dialect);
 
 //  Self test
 void

@@ -11,13 +11,23 @@
     client gets a server_busy error. Deliveries to a client queue in its
     session up to SEND_QUEUE_MAX bytes; a client that lets more pile up is
     disconnected, never waited for.
+
+    Link to rooms (gw_link.h): HELLO every LINK_HEARTBEAT, WELCOME back.
+    While rooms does not answer, clients are refused; when it stops
+    answering or turns out to have restarted, every client is closed with
+    1012 so that it reconnects to a rooms that knows it. The DEALER is
+    ZMQ_IMMEDIATE, so nothing queues for a rooms that is not there.
 */
 #include "gateway.h"
 #include "gw_json.h"
+#include "gw_link.h"
 #include "gw_p2p.h"
 #include "gw_session.h"
 #include "gw_signal.h"
+#include "gw_trace.h"
 #include "../common/config.h"
+#include "../common/endpoints.h"
+#include "../common/link.h"
 #include "../common/idmap.h"
 #include "../common/log.h"
 #include "../common/sig_errors.h"
@@ -32,6 +42,9 @@
 #define STOP_GRACE 2.0          //  seconds clients get to take a 1001 close
 #define STATS_INTERVAL 60.0     //  seconds between gateway.stats records
 #define RX_KEEP_MAX (16 * 1024) //  reassembly memory kept between messages
+#define LINK_WAIT_MS 2000       //  START waits this long for rooms at most
+#define CLOSE_RESTART 1012      //  WebSocket "service restart"
+#define CLOSE_TRY_LATER 1013    //  WebSocket "try again later"
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe: START, $TERM
@@ -52,6 +65,10 @@ typedef struct {
     ev_timer liveness_timer;    //  pings idle clients, drops silent ones
     ev_timer heartbeat_timer;   //  p2p: closes connections without PING
     gw_p2p_result_t *p2p;       //  reused reader of p2p frames
+    ev_io pub_io;               //  publisher's ZMQ_FD: subscriptions
+    ev_timer link_timer;        //  HELLO to rooms, checks its answers
+    gw_link_t link;             //  is rooms there, and which run of it
+    gw_trace_t *trace;          //  TRACE file, or NULL
     zhashx_t *sessions;         //  connection id -> gw_session_t
     uint32_t instance;          //  high half of our connection ids
     uint32_t next_seq;          //  low half
@@ -119,9 +136,9 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
         //  The client is not reading: cut it off rather than buffer more
         char hex [17];
         s_conn_hex (session->id, hex);
-        HC_LOG (self->log, HC_LOG_WARN, "conn.lagging",
-                hc_field_str ("conn", hc_str (hex)),
-                hc_field_int ("queued", (int64_t) session->out_bytes));
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.lagging",
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_int ("queued", (int64_t) session->out_bytes));
         self->lagging++;
         s_kill (self, session);
         return;
@@ -184,6 +201,7 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
     HC_LOG (self->log, HC_LOG_INFO, "conn.closing",
             hc_field_str ("conn", hc_str (hex)), hc_field_int ("code", code),
             hc_field_str ("reason", hc_str (reason)));
+    gw_session_close_after_flush (session, code, reason);
     unsigned char text [124];
     size_t len = strlen (reason) < sizeof (text) ? strlen (reason)
                                                  : sizeof (text) - 1;
@@ -222,12 +240,12 @@ s_invalid (self_t *self, gw_session_t *session, const char *code,
     s_send_error (self, session, SIG_INVALID_MESSAGE, code, "PARSE");
     char hex [17];
     s_conn_hex (session->id, hex);
-    HC_LOG (self->log, HC_LOG_INFO,
-            session->dialect == HC_DIALECT_SIGNAL ? "signal.invalid"
-                                                  : "p2p.invalid",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("code", hc_str (code)),
-            hc_field_int ("size", (int64_t) size));
+    HC_EVENT_ERROR (self->log, HC_LOG_INFO,
+                    session->dialect == HC_DIALECT_SIGNAL ? "signal.invalid"
+                                                          : "p2p.invalid",
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("code", hc_str (code)),
+                    hc_field_int ("size", (int64_t) size));
 }
 
 static void
@@ -248,9 +266,9 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
                 text.len = 200;     //  may cut a UTF-8 sequence: the log
                                     //  writer escapes what it cannot print
             s_conn_hex (session->id, hex);
-            HC_LOG (self->log, HC_LOG_WARN, "client.error",
-                    hc_field_str ("conn", hc_str (hex)),
-                    hc_field_str ("message", text));
+            HC_EVENT_ERROR (self->log, HC_LOG_WARN, "client.error",
+                            hc_field_str ("conn", hc_str (hex)),
+                            hc_field_str ("message", text));
             break;
         }
         case GW_SIG_COMMAND:
@@ -297,13 +315,16 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
          bool binary)
 {
     self->frames_in++;
+    if (self->trace)
+        gw_trace_frame (self->trace, session->id, session->dialect, false,
+                        data, len, binary);
     gw_rate_t rate = gw_session_rate (session, ev_now (self->loop),
                                       (double) self->cfg.rate_limit,
                                       (double) self->cfg.rate_burst);
     if (rate == GW_RATE_CLOSE) {
         //  What we already owe it (the rate_limited error) goes out first
-        HC_LOG (self->log, HC_LOG_WARN, "conn.flood",
-                hc_field_str ("peer", hc_str (session->peer)));
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.flood",
+                  hc_field_str ("peer", hc_str (session->peer)));
         gw_session_close_after_flush (session,
                                       LWS_CLOSE_STATUS_POLICY_VIOLATION,
                                       SIG_E_RATE_LIMITED);
@@ -354,17 +375,28 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
 
     msg_open_t open = {session->id, (hc_dialect_t) session->dialect,
                        hc_str (session->peer)};
-    if (msg_enc_open (self->enc, &open) == 0)
-        s_to_rooms (self, MSG_OPEN);
-    char hex [17];
+    bool announced = msg_enc_open (self->enc, &open) == 0
+                  && s_to_rooms (self, MSG_OPEN) == 0;
+    char hex [17], gateway [9];
     s_conn_hex (session->id, hex);
-    HC_LOG (self->log, HC_LOG_INFO, "conn.open",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("dialect", session->dialect == HC_DIALECT_SIGNAL
-                                     ? HC_STR_LIT ("signal")
-                                     : HC_STR_LIT ("p2p")),
-            hc_field_str ("path", hc_str (path)),
-            hc_field_str ("peer", hc_str (session->peer)));
+    snprintf (gateway, sizeof (gateway), "%08" PRIx32, self->instance);
+    HC_EVENT (self->log, HC_LOG_INFO, "conn.open",
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("gateway", hc_str (gateway)),
+              hc_field_str ("dialect", hc_str (hc_dialect_name (
+                                               session->dialect))),
+              hc_field_str ("path", hc_str (path)),
+              hc_field_str ("peer", hc_str (session->peer)));
+    if (self->trace)
+        gw_trace_open (self->trace, session->id, session->dialect, path,
+                       session->peer);
+    if (!announced) {
+        //  Rooms would not know this connection: better none than that
+        self->busy++;
+        gw_session_close_after_flush (session, CLOSE_TRY_LATER,
+                                      SIG_E_SERVER_BUSY);
+        lws_callback_on_writable (wsi);
+    }
     if (self->stopping) {
         gw_session_close_after_flush (session, LWS_CLOSE_STATUS_GOINGAWAY,
                                       "server shutting down");
@@ -390,9 +422,13 @@ s_session_receive (self_t *self, gw_session_t *session, struct lws *wsi,
         session->rx_binary = lws_frame_is_binary (wsi);
     bool binary = session->rx_binary;
     size_t remaining = lws_remaining_packet_payload (wsi);
-    if (session->rx.len + len + remaining > (size_t) self->cfg.max_frame_size)
+    if (session->rx.len + len + remaining > (size_t) self->cfg.max_frame_size) {
+        if (self->trace)
+            gw_trace_oversize (self->trace, session->id, session->dialect,
+                               session->rx.len + len + remaining);
         return s_close_now (self, session, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                             "frame_too_large");
+    }
     bool final = lws_is_final_fragment (wsi);
     if (first && final)
         return s_frame (self, session, in, len, binary);    //  no copy
@@ -427,6 +463,12 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
     }
     gw_outbuf_t *buf = gw_session_pop (session);
     if (buf) {
+        //  Stamped before the write: a trace's order is then causal, even
+        //  across gateways (what a client does after this comes later)
+        if (self->trace)
+            gw_trace_frame (self->trace, session->id, session->dialect, true,
+                            (const char *) gw_outbuf_payload (buf), buf->len,
+                            buf->binary);
         int n = lws_write (wsi, gw_outbuf_payload (buf), buf->len,
                            buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         bool ok = n >= 0 && (size_t) n >= buf->len;
@@ -447,6 +489,19 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
     return 0;
 }
 
+//  Who closed, and how: a close we asked for, the client's close frame,
+//  or a connection that ended without one (1006)
+static void
+s_trace_close (self_t *self, gw_session_t *session)
+{
+    bool by_server = session->closing
+                  && (session->close_code || !session->peer_close_code);
+    uint16_t code = by_server ? session->close_code : session->peer_close_code;
+    gw_trace_close (self->trace, session->id, session->dialect, !by_server,
+                    code ? code : LWS_CLOSE_STATUS_ABNORMAL_CLOSE,
+                    by_server ? session->close_reason : NULL);
+}
+
 static void
 s_session_closed (self_t *self, gw_session_t *session)
 {
@@ -456,10 +511,17 @@ s_session_closed (self_t *self, gw_session_t *session)
         msg_close_t close = {session->id};
         if (msg_enc_close (self->enc, &close) == 0)
             s_to_rooms (self, MSG_CLOSE);
-        char hex [17];
+        char hex [17], gateway [9];
         s_conn_hex (session->id, hex);
-        HC_LOG (self->log, HC_LOG_INFO, "conn.close",
-                hc_field_str ("conn", hc_str (hex)));
+        snprintf (gateway, sizeof (gateway), "%08" PRIx32, self->instance);
+        HC_EVENT (self->log, HC_LOG_INFO, "conn.close",
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_str ("gateway", hc_str (gateway)),
+                  hc_field_str ("dialect", hc_str (hc_dialect_name (
+                                                   session->dialect))),
+                  hc_field_str ("peer", hc_str (session->peer)));
+        if (self->trace)
+            s_trace_close (self, session);
     }
     gw_session_clear (session);
     if (self->stopping && zhashx_size (self->sessions) == 0)
@@ -469,11 +531,14 @@ s_session_closed (self_t *self, gw_session_t *session)
 //  Plain HTTP: /healthz answers 200 for load balancers; anything else is
 //  a WebSocket endpoint and gets 426, as the original did
 static int
-s_http (struct lws *wsi, const char *path)
+s_http (self_t *self, struct lws *wsi, const char *path)
 {
     bool health = path && strcmp (path, "/healthz") == 0;
-    const char *body = health ? "ok\n" : "Upgrade Required\n";
-    unsigned status = health ? HTTP_STATUS_OK : 426;
+    const char *body = !health ? "Upgrade Required\n"
+                     : self->link.up ? "ok\n" : "rooms unavailable\n";
+    unsigned status = !health ? 426
+                    : self->link.up ? HTTP_STATUS_OK
+                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
     unsigned char buf [LWS_PRE + 512];
     unsigned char *start = buf + LWS_PRE, *p = start;
     unsigned char *end = buf + sizeof (buf) - 1;
@@ -497,13 +562,24 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
     gw_session_t *session = (gw_session_t *) user;
     switch (reason) {
         case LWS_CALLBACK_HTTP:
-            return s_http (wsi, (const char *) in);
+            return s_http (self, wsi, (const char *) in);
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            if (self->stopping || zhashx_size (self->sessions)
-                                      >= (size_t) self->cfg.max_connections) {
-                HC_LOG0 (self->log, HC_LOG_WARN, "conn.refused");
+            if (self->stopping || !self->link.up
+            ||  zhashx_size (self->sessions)
+                    >= (size_t) self->cfg.max_connections) {
+                HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
+                          hc_field_str ("reason", hc_str (
+                              self->stopping ? "stopping"
+                              : !self->link.up ? "rooms_unavailable"
+                                               : "max_connections")));
                 return -1;
             }
+            return 0;
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if (len >= 2)
+                session->peer_close_code = (uint16_t) (
+                    ((const unsigned char *) in) [0] << 8
+                    | ((const unsigned char *) in) [1]);
             return 0;
         case LWS_CALLBACK_ESTABLISHED:
             s_session_open (self, session, wsi);
@@ -546,14 +622,21 @@ s_lws_log (int level, const char *line)
 //  ---------------------------------------------------------------------
 //  Deliveries from rooms
 
+//  A message from rooms the codec refused: logged and dropped
+static void
+s_malformed (self_t *self, const char *verb)
+{
+    HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
+                    hc_field_str ("verb", hc_str (verb)),
+                    hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+}
+
 static void
 s_handle_out (self_t *self, const void *data, size_t size)
 {
     msg_out_t out;
     if (msg_dec_out (self->dec, data, size, &out)) {
-        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
-                hc_field_str ("verb", HC_STR_LIT (MSG_OUT)),
-                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+        s_malformed (self, MSG_OUT);
         return;
     }
     hc_buf_reset (&self->render);
@@ -579,9 +662,7 @@ s_handle_kick (self_t *self, const void *data, size_t size)
 {
     msg_kick_t kick;
     if (msg_dec_kick (self->dec, data, size, &kick)) {
-        HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
-                hc_field_str ("verb", HC_STR_LIT (MSG_KICK)),
-                hc_field_str ("why", hc_str (msg_dec_error (self->dec))));
+        s_malformed (self, MSG_KICK);
         return;
     }
     gw_session_t *session = (gw_session_t *) zhashx_lookup (self->sessions,
@@ -593,6 +674,76 @@ s_handle_kick (self_t *self, const void *data, size_t size)
               kick.reason.ptr);
     gw_session_close_after_flush (session, kick.code, reason);
     lws_callback_on_writable (session->wsi);
+}
+
+//  ---------------------------------------------------------------------
+//  The link to rooms
+
+static void
+s_hello (self_t *self, const char *verb)
+{
+    msg_hello_t hello = {self->instance};
+    if (msg_enc_hello (self->enc, &hello) == 0)
+        s_to_rooms (self, verb);    //  none while unlinked: nothing queues
+}
+
+//  Rooms no longer knows our clients: every one of them reconnects
+static void
+s_close_all (self_t *self, const char *reason)
+{
+    for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
+         session; session = (gw_session_t *) zhashx_next (self->sessions)) {
+        gw_session_close_after_flush (session, CLOSE_RESTART, reason);
+        lws_callback_on_writable (session->wsi);
+    }
+}
+
+static void
+s_link_changed (self_t *self, gw_link_change_t change)
+{
+    if (change == GW_LINK_SAME)
+        return;
+    char epoch [17];
+    s_conn_hex (self->link.epoch, epoch);
+    int64_t clients = (int64_t) zhashx_size (self->sessions);
+    if (change == GW_LINK_UP)
+        HC_EVENT (self->log, HC_LOG_INFO, "rooms.linked",
+                  hc_field_str ("epoch", hc_str (epoch)));
+    else
+    if (change == GW_LINK_RESTARTED) {
+        HC_EVENT (self->log, HC_LOG_WARN, "rooms.restarted",
+                  hc_field_str ("epoch", hc_str (epoch)),
+                  hc_field_int ("connections", clients));
+        s_close_all (self, "rooms_restarted");
+    }
+    else {
+        HC_EVENT (self->log, HC_LOG_WARN, "rooms.lost",
+                  hc_field_str ("epoch", hc_str (epoch)),
+                  hc_field_int ("connections", clients));
+        s_close_all (self, "rooms_unavailable");
+    }
+}
+
+static void
+s_handle_welcome (self_t *self, const void *data, size_t size)
+{
+    msg_welcome_t welcome;
+    if (msg_dec_welcome (self->dec, data, size, &welcome)) {
+        s_malformed (self, MSG_WELCOME);
+        return;
+    }
+    s_link_changed (self, gw_link_welcome (&self->link, welcome.epoch,
+                                           welcome.fresh, zclock_mono ()));
+}
+
+static void
+s_link_tick (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) loop;
+    (void) revents;
+    self_t *self = (self_t *) timer->data;
+    s_hello (self, MSG_HELLO);
+    s_link_changed (self, gw_link_check (&self->link, zclock_mono ()));
 }
 
 //  One message from rooms: exactly a verb and a body
@@ -630,9 +781,12 @@ s_receive_rooms (self_t *self)
     if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
         s_handle_kick (self, zmq_msg_data (&body), zmq_msg_size (&body));
     else
+    if (parts == 2 && vlen == 7 && memcmp (v, MSG_WELCOME, 7) == 0)
+        s_handle_welcome (self, zmq_msg_data (&body), zmq_msg_size (&body));
+    else
     if (parts > 0)
-        HC_LOG (self->log, HC_LOG_WARN, "bus.unexpected",
-                hc_field_int ("parts", parts));
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
+                        hc_field_int ("parts", parts));
     zmq_msg_close (&verb);
     zmq_msg_close (&body);
 }
@@ -674,9 +828,9 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
         if (idle >= interval + timeout && !session->timed_out) {
             char hex [17];
             s_conn_hex (session->id, hex);
-            HC_LOG (self->log, HC_LOG_INFO, "conn.timeout",
-                    hc_field_str ("conn", hc_str (hex)),
-                    hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
+            HC_EVENT (self->log, HC_LOG_INFO, "conn.timeout",
+                      hc_field_str ("conn", hc_str (hex)),
+                      hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
             session->timed_out = true;
             s_kill (self, session);
         }
@@ -705,21 +859,46 @@ s_heartbeat (struct ev_loop *loop, ev_timer *timer, int revents)
             continue;
         char hex [17];
         s_conn_hex (session->id, hex);
-        HC_LOG (self->log, HC_LOG_INFO, "p2p.heartbeat_close",
-                hc_field_str ("conn", hc_str (hex)),
-                hc_field_int ("silent_ms",
-                              (int64_t) ((now - session->last_app_ping)
-                                         * 1000)));
+        HC_EVENT (self->log, HC_LOG_INFO, "p2p.heartbeat_close",
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_int ("silent_ms",
+                                (int64_t) ((now - session->last_app_ping)
+                                           * 1000)));
         gw_session_close_after_flush (session, LWS_CLOSE_STATUS_NORMAL,
                                       "No ping received");
         lws_callback_on_writable (session->wsi);
     }
 }
 
+//  Says HELLO until rooms answers, for at most LINK_WAIT_MS, so that a
+//  gateway started beside a running rooms takes clients from the start
+static void
+s_link_wait (self_t *self)
+{
+    int64_t until = zclock_mono () + LINK_WAIT_MS;
+    zmq_pollitem_t item = {zsock_resolve (self->rooms), 0, ZMQ_POLLIN, 0};
+    while (!self->link.up && !self->terminated && zclock_mono () < until) {
+        s_hello (self, MSG_HELLO);
+        zmq_poll (&item, 1, 50);
+        while (!self->terminated && s_readable (self, self->rooms))
+            s_receive_rooms (self);
+    }
+}
+
 static int
 s_start (self_t *self)
 {
-    hc_log_pub_wait (self->pub, 2000);
+    hc_log_wait_subscribed (self->log, 2000);
+    if (self->cfg.trace [0]) {
+        self->trace = gw_trace_new (self->cfg.trace, self->instance);
+        if (!self->trace) {
+            HC_LOG (self->log, HC_LOG_ERROR, "gateway.trace_failed",
+                    hc_field_str ("file", hc_str (self->cfg.trace)),
+                    hc_field_str ("why", hc_str (strerror (errno))));
+            return -1;
+        }
+    }
+    s_link_wait (self);
     void *foreign_loops [] = {self->loop};
     struct lws_context_creation_info info;
     memset (&info, 0, sizeof (info));
@@ -749,6 +928,7 @@ s_start (self_t *self)
     ev_timer_start (self->loop, &self->stats_timer);
     ev_timer_start (self->loop, &self->liveness_timer);
     ev_timer_start (self->loop, &self->heartbeat_timer);
+    ev_timer_start (self->loop, &self->link_timer);
     return port;
 }
 
@@ -811,6 +991,10 @@ s_drain (struct ev_loop *loop, ev_prepare *watcher, int revents)
     self_t *self = (self_t *) watcher->data;
     while (!self->terminated && s_readable (self, self->pipe))
         s_handle_pipe (self);
+    if (s_readable (self, self->pub))
+        hc_log_read_subscriptions (self->log);
+    if (self->trace)
+        gw_trace_flush (self->trace);
     int n = 0;
     while (!self->terminated && n < DRAIN_BATCH
            && s_readable (self, self->rooms)) {
@@ -847,7 +1031,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->pipe = pipe;
     self->cfg = *cfg;
     self->rooms = zsock_new (ZMQ_DEALER);
-    self->pub = hc_log_pub_new (cfg->events_in_endpoint);
+    self->pub = hc_log_pub_new (hc_endpoint_publish (cfg));
     self->loop = ev_loop_new (EVBACKEND_EPOLL);
     if (!self->loop)
         self->loop = ev_loop_new (0);
@@ -871,14 +1055,21 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     zsock_set_sndhwm (self->rooms, 100000);
     zsock_set_rcvhwm (self->rooms, 100000);
     zsock_set_linger (self->rooms, 0);
-    zsock_connect (self->rooms, "%s", cfg->rooms_endpoint);
+    zsock_set_immediate (self->rooms, 1);
+    hc_link_connect (self->rooms, hc_endpoint_rooms (cfg), cfg);
+    gw_link_init (&self->link, cfg->link_timeout_ms);
     self->log = hc_log_new (self->pub, "gateway",
                             hc_config_publish_level (cfg));
+    hc_log_track (self->log);
     tl_log = self->log;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
 
     ev_io_init (&self->pipe_io, s_wakeup, zsock_fd (pipe), EV_READ);
     ev_io_init (&self->rooms_io, s_wakeup, zsock_fd (self->rooms), EV_READ);
+    ev_io_init (&self->pub_io, s_wakeup, zsock_fd (self->pub), EV_READ);
+    double heartbeat = (double) cfg->link_heartbeat_ms / 1000;
+    ev_timer_init (&self->link_timer, s_link_tick, heartbeat, heartbeat);
+    self->link_timer.data = self;
     ev_prepare_init (&self->drain, s_drain);
     ev_idle_init (&self->resume, s_resume);
     ev_timer_init (&self->stop_timer, s_stop_timeout, STOP_GRACE, 0);
@@ -898,6 +1089,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->liveness_timer.data = self;
     ev_io_start (self->loop, &self->pipe_io);
     ev_io_start (self->loop, &self->rooms_io);
+    ev_io_start (self->loop, &self->pub_io);
     ev_prepare_start (self->loop, &self->drain);
     gw_json_setup ();
     return self;
@@ -914,6 +1106,8 @@ s_self_destroy (self_t **self_p)
     if (self->loop) {
         ev_io_stop (self->loop, &self->pipe_io);
         ev_io_stop (self->loop, &self->rooms_io);
+        ev_io_stop (self->loop, &self->pub_io);
+        ev_timer_stop (self->loop, &self->link_timer);
         ev_prepare_stop (self->loop, &self->drain);
         ev_idle_stop (self->loop, &self->resume);
         ev_timer_stop (self->loop, &self->stop_timer);
@@ -927,6 +1121,12 @@ s_self_destroy (self_t **self_p)
     tl_log = NULL;
     hc_log_destroy (&self->log);
     hc_buf_free (&self->render);
+    //  Every client is closed by now (each CLOSE sent): rooms may forget us
+    if (self->rooms && self->enc && self->link.up) {
+        s_hello (self, MSG_BYE);
+        zsock_set_linger (self->rooms, 500);    //  let CLOSEs and BYE out
+    }
+    gw_trace_destroy (&self->trace);
     free (self->p2p);
     msg_enc_destroy (&self->enc);
     msg_dec_destroy (&self->dec);

@@ -64,6 +64,7 @@ typedef struct {
     bool timed_out;             //  dropped for silence
     unsigned flood;             //  frames dropped in a row
     char peer [64];             //  client address, for logs
+    uint16_t peer_close_code;   //  close code the client sent (0: none)
 } gw_session_t;
 
 //  Frees what the session holds; safe on a zeroed session

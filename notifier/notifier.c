@@ -20,6 +20,8 @@
 #include "subscribers.h"
 #include "telegram.h"
 #include "../common/config.h"
+#include "../common/endpoints.h"
+#include "../common/link.h"
 #include "../common/log.h"
 #include "../common/sock.h"
 
@@ -429,7 +431,8 @@ s_start (self_t *self)
 {
     if (s_open_file (self))
         return -1;
-    zsock_connect (self->sub, "%s", self->cfg.events_out_endpoint);
+    hc_link_connect (self->sub, hc_endpoint_subscribe (&self->cfg),
+                     &self->cfg);
     zsock_set_subscribe (self->sub, MSG_LOG_TOPIC);
     bool linked = s_probe_bus (self);
     self->started = true;
@@ -440,7 +443,7 @@ s_start (self_t *self)
     else
         fprintf (stderr, "homecall: notifier: the event bus at %s did not "
                          "answer; log records may be lost until it does\n",
-                 self->cfg.events_out_endpoint);
+                 hc_endpoint_subscribe (&self->cfg));
     s_start_alerts (self);
     return 0;
 }
@@ -576,7 +579,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
               || (cfg->log_format == HC_LOG_FORMAT_AUTO
                   && !isatty (STDERR_FILENO));
     self->sub = zsock_new (ZMQ_SUB);
-    self->pub = hc_log_pub_new (cfg->events_in_endpoint);
+    self->pub = hc_log_pub_new (hc_endpoint_publish (&self->cfg));
     assert (self->sub && self->pub);
     zsock_set_rcvhwm (self->sub, 100000);
     self->log = hc_log_new (self->pub, "notifier",

@@ -39,11 +39,11 @@ s_set_status (p2p_calls_t *self, p2p_record_t *record, p2p_status_t status)
         return;
     char hex [17];
     s_conn_hex (record->conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "call.status",
-            hc_field_str ("user", p2p_user_key (record->user)),
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("from", hc_str (p2p_status_name (record->status))),
-            hc_field_str ("to", hc_str (p2p_status_name (status))));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "call.status",
+              hc_field_str ("user", p2p_user_key (record->user)),
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("from", hc_str (p2p_status_name (record->status))),
+              hc_field_str ("to", hc_str (p2p_status_name (status))));
     record->status = status;
 }
 
@@ -119,10 +119,10 @@ s_error (p2p_calls_t *self, uint64_t conn, const char *message,
     self->sink.deliver (self->sink.ctx, &conn, 1, fields, 4);
     char hex [17];
     s_conn_hex (conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.error",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("handler", hc_str (handler)),
-            hc_field_str ("message", hc_str (message)));
+    HC_EVENT_ERROR (self->sink.log, HC_LOG_INFO, "p2p.error",
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("handler", hc_str (handler)),
+                    hc_field_str ("message", hc_str (message)));
 }
 
 static void
@@ -276,10 +276,10 @@ s_add_user (p2p_calls_t *self, const msg_p2p_t *cmd)
                                  ? cmd->device : HC_STR_LIT ("\"mobile\""));
     char hex [17];
     s_conn_hex (cmd->conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.register",
-            hc_field_str ("user", cmd->user_key),
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_int ("devices", (int64_t) user->records_n));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.register",
+              hc_field_str ("user", cmd->user_key),
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_int ("devices", (int64_t) user->records_n));
 
     //  A call that waited for this user
     p2p_wait_t *entry = p2p_wait_find (&self->tables, cmd->user_key);
@@ -296,10 +296,10 @@ s_add_user (p2p_calls_t *self, const msg_p2p_t *cmd)
         const hc_field_t *fields = p2p_kept_fields (entry->frame, &n);
         p2p_frame_merge (&frame, fields, n);
         s_send_user (self, user, &frame);
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.call",
-                hc_field_str ("from", p2p_text (&entry->caller)),
-                hc_field_str ("to", cmd->user_key),
-                hc_field_str ("result", HC_STR_LIT ("delivered")));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.call",
+                  hc_field_str ("from", p2p_text (&entry->caller)),
+                  hc_field_str ("to", cmd->user_key),
+                  hc_field_str ("result", HC_STR_LIT ("delivered")));
     }
     p2p_wait_remove (&self->tables, cmd->user_key);
 }
@@ -315,10 +315,10 @@ s_reconnect_error (p2p_calls_t *self, uint64_t conn, const char *error)
     s_send_conn (self, conn, &frame);
     char hex [17];
     s_conn_hex (conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("result", HC_STR_LIT ("error")),
-            hc_field_str ("error", hc_str (error)));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("result", HC_STR_LIT ("error")),
+              hc_field_str ("error", hc_str (error)));
 }
 
 static void
@@ -383,11 +383,11 @@ s_reconnect (p2p_calls_t *self, const msg_p2p_t *cmd)
     s_send_conn (self, cmd->conn, &frame);
     char hex [17];
     s_conn_hex (cmd->conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("user", cmd->user_key),
-            hc_field_str ("result", HC_STR_LIT ("restored")),
-            hc_field_str ("status", status));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("user", cmd->user_key),
+              hc_field_str ("result", HC_STR_LIT ("restored")),
+              hc_field_str ("status", status));
     p2p_user_t *partner = session->partner.ptr
                     ? p2p_user_find (&self->tables, p2p_text (&session->partner)) : NULL;
     if (partner) {
@@ -495,10 +495,10 @@ s_offer (p2p_calls_t *self, const msg_p2p_t *cmd, p2p_now_t now)
         //  Nothing of either call changes (B6)
         p2p_frame_init (&frame, "busy");
         s_send_user (self, record->user, &frame);
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.call",
-                hc_field_str ("from", caller_key),
-                hc_field_str ("to", candidate_id),
-                hc_field_str ("result", HC_STR_LIT ("busy")));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.call",
+                  hc_field_str ("from", caller_key),
+                  hc_field_str ("to", candidate_id),
+                  hc_field_str ("result", HC_STR_LIT ("busy")));
         return;
     }
     s_set_status (self, record, P2P_CALLING);
@@ -527,9 +527,9 @@ s_offer (p2p_calls_t *self, const msg_p2p_t *cmd, p2p_now_t now)
             continue;
         if (!p2p_wait_find (&self->tables, callees [i])
         &&  zhashx_size (self->tables.waiting) >= self->cfg.max_waiting) {
-            HC_LOG (self->sink.log, HC_LOG_WARN, "p2p.waiting_full",
-                    hc_field_str ("from", caller_key),
-                    hc_field_str ("to", callees [i]));
+            HC_EVENT (self->sink.log, HC_LOG_WARN, "p2p.waiting_full",
+                      hc_field_str ("from", caller_key),
+                      hc_field_str ("to", callees [i]));
             continue;
         }
         p2p_wait_t *entry = (p2p_wait_t *) calloc (1, sizeof (p2p_wait_t));
@@ -547,10 +547,10 @@ s_offer (p2p_calls_t *self, const msg_p2p_t *cmd, p2p_now_t now)
                   "Target user %.*s not found or not available",
                   (int) candidate_id.len, candidate_id.ptr);
         s_error_payload (self, cmd, message, "OFFER");
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.call",
-                hc_field_str ("from", caller_key),
-                hc_field_str ("to", candidate_id),
-                hc_field_str ("result", HC_STR_LIT ("queued")));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.call",
+                  hc_field_str ("from", caller_key),
+                  hc_field_str ("to", candidate_id),
+                  hc_field_str ("result", HC_STR_LIT ("queued")));
         return;
     }
     for (p2p_record_t *r = callee->records; r; r = r->next)
@@ -566,10 +566,10 @@ s_offer (p2p_calls_t *self, const msg_p2p_t *cmd, p2p_now_t now)
     p2p_frame_set (&frame, hc_field_raw ("device", p2p_text (&record->device)));
     s_send_user (self, callee, &frame);
     s_send_streams (self, callee, record);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.call",
-            hc_field_str ("from", caller_key),
-            hc_field_str ("to", candidate_id),
-            hc_field_str ("result", HC_STR_LIT ("ringing")));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.call",
+              hc_field_str ("from", caller_key),
+              hc_field_str ("to", candidate_id),
+              hc_field_str ("result", HC_STR_LIT ("ringing")));
 }
 
 //  {type, ...} to the user's active record, then its partner's; B3: a
@@ -650,9 +650,9 @@ s_answer (p2p_calls_t *self, const msg_p2p_t *cmd)
     //  Answered: nobody else waits for this call any more (B8)
     p2p_wait_remove (&self->tables, cmd->user_key);
     p2p_wait_drop_caller (&self->tables, p2p_user_key (caller), HC_STR_NULL);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.answer",
-            hc_field_str ("from", cmd->user_key),
-            hc_field_str ("to", p2p_user_key (caller)));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.answer",
+              hc_field_str ("from", cmd->user_key),
+              hc_field_str ("to", p2p_user_key (caller)));
 }
 
 static void
@@ -672,9 +672,9 @@ s_decline_route (p2p_calls_t *self, const msg_p2p_t *cmd)
                  "DECLINE", NULL, 0);
         return;
     }
-    HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.decline",
-            hc_field_str ("from", cmd->user_key),
-            hc_field_str ("status", hc_str (p2p_status_name (record->status))));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.decline",
+              hc_field_str ("from", cmd->user_key),
+              hc_field_str ("status", hc_str (p2p_status_name (record->status))));
     s_decline (self, record);
 }
 
@@ -866,10 +866,10 @@ p2p_calls_close (p2p_calls_t *self, uint64_t conn, p2p_now_t now)
         //  Kept for RECONNECT (B10); the partner hears nothing yet
         p2p_record_detach (&self->tables, record,
                            now.mono_ms + self->cfg.reconnect_grace_ms);
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.grace",
-                hc_field_str ("user", p2p_user_key (record->user)),
-                hc_field_str ("conn", hc_str (hex)),
-                hc_field_int ("grace_ms", self->cfg.reconnect_grace_ms));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.grace",
+                  hc_field_str ("user", p2p_user_key (record->user)),
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_int ("grace_ms", self->cfg.reconnect_grace_ms));
         return;
     }
     HC_LOG (self->sink.log, HC_LOG_DEBUG, "p2p.unregister",
@@ -886,9 +886,9 @@ s_expire_grace (p2p_calls_t *self, int64_t now)
     zlistx_t *expired = p2p_records_expired (&self->tables, now);
     for (p2p_record_t *r = (p2p_record_t *) zlistx_first (expired); r;
          r = (p2p_record_t *) zlistx_next (expired)) {
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.grace_expired",
-                hc_field_str ("user", p2p_user_key (r->user)),
-                hc_field_str ("status", hc_str (p2p_status_name (r->status))));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.grace_expired",
+                  hc_field_str ("user", p2p_user_key (r->user)),
+                  hc_field_str ("status", hc_str (p2p_status_name (r->status))));
         s_record_end (self, r);
     }
     zlistx_destroy (&expired);
@@ -908,9 +908,9 @@ s_sweep_waiting (p2p_calls_t *self, int64_t now)
                            : p2p_user_find (&self->tables,
                                             p2p_text (&entry->caller));
         p2p_record_t *calling = caller ? p2p_user_active (caller) : NULL;
-        HC_LOG (self->sink.log, HC_LOG_INFO, "p2p.waiting_expired",
-                hc_field_str ("from", p2p_text (&entry->caller)),
-                hc_field_str ("to", hc_str (callee)));
+        HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.waiting_expired",
+                  hc_field_str ("from", p2p_text (&entry->caller)),
+                  hc_field_str ("to", hc_str (callee)));
         if (calling && calling->status == P2P_CALLING
         &&  p2p_text_is (&calling->partner, hc_str (callee))) {
             p2p_frame_t frame;

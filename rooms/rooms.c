@@ -8,16 +8,26 @@
 
     Every message is checked like client input: exactly three parts, a known
     verb, a body the codec accepts, and a connection id that belongs to the
-    gateway that sent it. Anything else is logged and dropped.
+    gateway that sent it and that it opened. Anything else is logged and
+    dropped.
+
+    Gateways say HELLO every LINK_HEARTBEAT and rooms answers WELCOME with
+    its epoch (new at every start, so a gateway can tell a restart). A
+    gateway silent for LINK_TIMEOUT is gone: its connections close through
+    s_conn_closed, the path of a CLOSE message (gateways.h).
 */
 #include "rooms.h"
+#include "gateways.h"
 #include "p2p_calls.h"
 #include "sig_rooms.h"
 #include "../common/config.h"
+#include "../common/endpoints.h"
+#include "../common/link.h"
 #include "../common/log.h"
 #include "../common/sock.h"
 
 #include <inttypes.h>
+#include <sys/random.h>
 
 #define DRAIN_BATCH 1024        //  messages per wakeup before polling again
 #define MAX_GATEWAYS 64         //  gateways one delivery can span
@@ -33,6 +43,9 @@ typedef struct {
     msg_dec_t *dec;             //  reused command decoder
     sig_rooms_t *signal;        //  /signal state
     p2p_calls_t *p2p;           //  p2p dialect state
+    gateways_t *gateways;       //  who talks to us, and their connections
+    uint64_t epoch;             //  this run of rooms, told in WELCOME
+    char endpoint [HC_CFG_TEXT];    //  rooms endpoint as bound
     uint64_t *group;            //  scratch: one gateway's share of a delivery
     bool started;               //  router bound
     bool terminated;            //  $TERM received
@@ -47,6 +60,31 @@ rooms_gateway_routing_id (uint64_t conn, char id [16])
     snprintf (id, 16, "gw-%08" PRIx32, hc_conn_gateway (conn));
 }
 
+//  The instance number a routing id names, or 0 if it names none
+static uint32_t
+s_gateway_of (zmq_msg_t *identity)
+{
+    const char *id = (const char *) zmq_msg_data (identity);
+    if (zmq_msg_size (identity) != 11 || memcmp (id, "gw-", 3) != 0)
+        return 0;
+    uint32_t gateway = 0;
+    for (int i = 3; i < 11; i++) {
+        char c = id [i];
+        int digit = c >= '0' && c <= '9' ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (digit < 0)
+            return 0;
+        gateway = gateway << 4 | (uint32_t) digit;
+    }
+    return gateway;
+}
+
+static void
+s_hex (uint64_t value, int digits, char hex [17])
+{
+    snprintf (hex, 17, "%0*" PRIx64, digits, value);
+}
+
 //  ---------------------------------------------------------------------
 //  Output to gateways
 
@@ -56,10 +94,12 @@ s_note_send_failure (self_t *self)
     self->send_failed++;
     int64_t now = zclock_mono ();
     if (now - self->send_failed_log_at >= 1000) {
-        HC_LOG (self->log, HC_LOG_WARN, "deliver.dropped",
-                hc_field_int ("count", (int64_t) (self->send_failed
-                                                  - self->send_failed_logged)),
-                hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
+        int64_t count = (int64_t) (self->send_failed
+                                   - self->send_failed_logged);
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "deliver.dropped",
+                        hc_field_int ("count", count),
+                        hc_field_str ("why",
+                                      hc_str (zmq_strerror (zmq_errno ()))));
         self->send_failed_logged = self->send_failed;
         self->send_failed_log_at = now;
     }
@@ -125,25 +165,97 @@ s_kick (void *ctx, uint64_t conn, uint16_t code, const char *reason)
 static void
 s_malformed (self_t *self, const char *verb, const char *why)
 {
-    HC_LOG (self->log, HC_LOG_WARN, "bus.malformed",
-            hc_field_str ("verb", hc_str (verb)),
-            hc_field_str ("why", hc_str (why)));
+    HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
+                    hc_field_str ("verb", hc_str (verb)),
+                    hc_field_str ("why", hc_str (why)));
 }
 
 //  A gateway may only speak for its own connections
 static bool
-s_owned (zmq_msg_t *identity, uint64_t conn)
+s_owned (uint32_t gateway, uint64_t conn)
 {
-    char id [16];
-    rooms_gateway_routing_id (conn, id);
-    return zmq_msg_size (identity) == strlen (id)
-        && memcmp (zmq_msg_data (identity), id, strlen (id)) == 0;
+    return hc_conn_gateway (conn) == gateway;
+}
+
+//  ...and only for those it opened
+static bool
+s_open (self_t *self, uint32_t gateway, uint64_t conn, const char *verb)
+{
+    if (!s_owned (gateway, conn))
+        s_malformed (self, verb, "connection of another gateway");
+    else
+    if (!gateways_lookup (self->gateways, conn))
+        s_malformed (self, verb, "connection not open");
+    else
+        return true;
+    return false;
 }
 
 static p2p_now_t
 s_p2p_now (int64_t mono_ms)
 {
     return (p2p_now_t){mono_ms, zclock_time ()};
+}
+
+//  The one path a connection's end takes, whether its gateway said CLOSE
+//  or went silent: every dialect forgets the connection here
+static void
+s_conn_closed (self_t *self, uint64_t conn, int64_t now)
+{
+    gateways_close (self->gateways, conn);
+    sig_rooms_close (self->signal, conn, now);
+    p2p_calls_close (self->p2p, conn, s_p2p_now (now));
+}
+
+//  A gateway is gone (silent, or said BYE): every connection it still had
+//  closes exactly as if it had sent CLOSE for each
+static void
+s_gateway_closed (self_t *self, uint32_t gateway, const char *reason,
+                  int64_t now)
+{
+    char gw_hex [17], conn_hex [17];
+    s_hex (gateway, 8, gw_hex);
+    size_t count = gateways_conn_count (self->gateways, gateway);
+    const gateways_conn_t *conn;
+    while ((conn = gateways_any_conn (self->gateways, gateway))) {
+        s_hex (conn->conn, 16, conn_hex);
+        HC_EVENT (self->log, HC_LOG_INFO, "conn.close",
+                  hc_field_str ("conn", hc_str (conn_hex)),
+                  hc_field_str ("gateway", hc_str (gw_hex)),
+                  hc_field_str ("dialect", hc_str (hc_dialect_name (
+                                                   conn->dialect))),
+                  hc_field_str ("peer", hc_str (conn->peer)),
+                  hc_field_str ("reason", hc_str (reason)));
+        s_conn_closed (self, conn->conn, now);
+    }
+    gateways_forget (self->gateways, gateway);
+    HC_EVENT (self->log, streq (reason, "stopped") ? HC_LOG_INFO : HC_LOG_WARN,
+              "gateway.down", hc_field_str ("gateway", hc_str (gw_hex)),
+              hc_field_int ("connections", (int64_t) count),
+              hc_field_str ("reason", hc_str (reason)));
+}
+
+static void
+s_welcome (self_t *self, uint32_t gateway, bool fresh)
+{
+    msg_welcome_t welcome = {self->epoch, fresh};
+    if (msg_enc_welcome (self->enc, &welcome) == 0)
+        s_send (self, (uint64_t) gateway << 32, MSG_WELCOME);
+}
+
+//  Every message proves its gateway alive; a new gateway is welcomed
+static bool
+s_heard (self_t *self, uint32_t gateway, int64_t now)
+{
+    int rc = gateway ? gateways_heard (self->gateways, gateway, now) : -1;
+    if (rc == 1) {
+        char gw_hex [17];
+        s_hex (gateway, 8, gw_hex);
+        HC_EVENT (self->log, HC_LOG_INFO, "gateway.up",
+                  hc_field_str ("gateway", hc_str (gw_hex)));
+        s_welcome (self, gateway, true);
+    }
+    return rc >= 0;
 }
 
 static void
@@ -156,15 +268,18 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
     if (zmq_msg_size (verb_msg) < sizeof (verb))
         memcpy (verb, zmq_msg_data (verb_msg), zmq_msg_size (verb_msg));
     int64_t now = zclock_mono ();
+    uint32_t gateway = s_gateway_of (identity);
+    if (!s_heard (self, gateway, now)) {
+        s_malformed (self, verb, "not a gateway");
+        return;
+    }
 
     if (streq (verb, MSG_P2P)) {
         msg_p2p_t cmd;
         if (msg_dec_p2p (self->dec, body, size, &cmd))
             s_malformed (self, verb, msg_dec_error (self->dec));
         else
-        if (!s_owned (identity, cmd.conn))
-            s_malformed (self, verb, "connection of another gateway");
-        else
+        if (s_open (self, gateway, cmd.conn, verb))
             p2p_calls_command (self->p2p, &cmd, s_p2p_now (now));
     }
     else
@@ -173,8 +288,8 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         if (msg_dec_sig (self->dec, body, size, &cmd))
             s_malformed (self, verb, msg_dec_error (self->dec));
         else
-        if (!s_owned (identity, cmd.conn))
-            s_malformed (self, verb, "connection of another gateway");
+        if (!s_open (self, gateway, cmd.conn, verb))
+            ;                   //  logged
         else
         if ((cmd.op == MSG_SIG_JOIN
              && (!hc_str_present (cmd.room) || !hc_str_present (cmd.user)))
@@ -189,12 +304,10 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         if (msg_dec_close (self->dec, body, size, &close))
             s_malformed (self, verb, msg_dec_error (self->dec));
         else
-        if (!s_owned (identity, close.conn))
+        if (!s_owned (gateway, close.conn))
             s_malformed (self, verb, "connection of another gateway");
-        else {
-            sig_rooms_close (self->signal, close.conn, now);
-            p2p_calls_close (self->p2p, close.conn, s_p2p_now (now));
-        }
+        else
+            s_conn_closed (self, close.conn, now);
     }
     else
     if (streq (verb, MSG_OPEN)) {
@@ -202,8 +315,26 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         if (msg_dec_open (self->dec, body, size, &open))
             s_malformed (self, verb, msg_dec_error (self->dec));
         else
-        if (!s_owned (identity, open.conn))
+        if (!s_owned (gateway, open.conn))
             s_malformed (self, verb, "connection of another gateway");
+        else
+        if (gateways_open (self->gateways, open.conn, open.dialect,
+                           open.peer))
+            s_malformed (self, verb, "connection already open");
+    }
+    else
+    if (streq (verb, MSG_HELLO) || streq (verb, MSG_BYE)) {
+        msg_hello_t hello;
+        if (msg_dec_hello (self->dec, body, size, &hello))
+            s_malformed (self, verb, msg_dec_error (self->dec));
+        else
+        if (hello.gateway != gateway)
+            s_malformed (self, verb, "another gateway's name");
+        else
+        if (streq (verb, MSG_BYE))
+            s_gateway_closed (self, gateway, "stopped", now);
+        else
+            s_welcome (self, gateway, false);
     }
     else
         s_malformed (self, "?", "unknown verb");
@@ -246,17 +377,31 @@ s_receive (self_t *self)
 static int
 s_start (self_t *self)
 {
-    hc_log_pub_wait (self->pub, 2000);
-    if (zsock_bind (self->router, "%s", self->cfg.rooms_endpoint) == -1) {
+    hc_log_wait_subscribed (self->log, 2000);
+    const char *endpoint = self->cfg.rooms_endpoint;
+    int rc = hc_link_bind (self->router, endpoint, &self->cfg);
+    char *bound = rc == -1 ? NULL : zsock_last_endpoint (self->router);
+    snprintf (self->endpoint, sizeof (self->endpoint), "%s",
+              bound ? bound : endpoint);
+    zstr_free (&bound);
+    //  A local gateway links inproc even when the endpoint is tcp
+    const char *local = hc_endpoint_rooms (&self->cfg);
+    if (rc != -1 && !streq (local, endpoint))
+        rc = zsock_bind (self->router, "%s", local);
+    if (rc == -1) {
         HC_LOG (self->log, HC_LOG_ERROR, "rooms.bind_failed",
-                hc_field_str ("endpoint", hc_str (self->cfg.rooms_endpoint)),
+                hc_field_str ("endpoint", hc_str (endpoint)),
                 hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
         return -1;
     }
     zpoller_add (self->poller, self->router);
+    zpoller_add (self->poller, self->pub);
     self->started = true;
+    char epoch [17];
+    s_hex (self->epoch, 16, epoch);
     HC_LOG (self->log, HC_LOG_INFO, "rooms.ready",
-            hc_field_str ("endpoint", hc_str (self->cfg.rooms_endpoint)));
+            hc_field_str ("endpoint", hc_str (self->endpoint)),
+            hc_field_str ("epoch", hc_str (epoch)));
     return 0;
 }
 
@@ -289,7 +434,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->pipe = pipe;
     self->cfg = *cfg;
     self->router = zsock_new (ZMQ_ROUTER);
-    self->pub = hc_log_pub_new (cfg->events_in_endpoint);
+    self->pub = hc_log_pub_new (hc_endpoint_publish (cfg));
     assert (self->router && self->pub);
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndhwm (self->router, 100000);
@@ -298,6 +443,11 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->poller = zpoller_new (pipe, NULL);
     self->log = hc_log_new (self->pub, "rooms",
                             hc_config_publish_level (cfg));
+    hc_log_track (self->log);
+    self->gateways = gateways_new (cfg->link_timeout_ms);
+    if (getrandom (&self->epoch, sizeof (self->epoch), 0)
+        != sizeof (self->epoch))
+        self->epoch = (uint64_t) zclock_time () ^ (uint64_t) getpid ();
     self->enc = msg_enc_new ();
     self->dec = msg_dec_new ();
     self->group = (uint64_t *) zmalloc (MSG_MAX_CONNS * sizeof (uint64_t));
@@ -322,6 +472,7 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     sig_rooms_destroy (&self->signal);
     p2p_calls_destroy (&self->p2p);
+    gateways_destroy (&self->gateways);
     zpoller_destroy (&self->poller);
     hc_log_destroy (&self->log);
     msg_enc_destroy (&self->enc);
@@ -334,6 +485,7 @@ s_self_destroy (self_t **self_p)
 }
 
 //  How long the poller may sleep: until the next timer of either dialect
+//  or the moment the next gateway would count as gone
 static int
 s_timeout (self_t *self)
 {
@@ -341,6 +493,9 @@ s_timeout (self_t *self)
     int64_t p2p = p2p_calls_next_deadline (self->p2p);
     if (deadline < 0 || (p2p >= 0 && p2p < deadline))
         deadline = p2p;
+    int64_t gateway = gateways_next_deadline (self->gateways);
+    if (deadline < 0 || (gateway >= 0 && gateway < deadline))
+        deadline = gateway;
     if (deadline < 0)
         return -1;
     int64_t wait = deadline - zclock_mono ();
@@ -359,6 +514,8 @@ rooms_actor (zsock_t *pipe, void *args)
             break;
         if (which == self->pipe)
             s_handle_pipe (self);
+        if (which == self->pub)
+            hc_log_read_subscriptions (self->log);
         int n = 0;
         while (self->started && !self->terminated && n++ < DRAIN_BATCH
                && hc_sock_readable (self->router, &self->terminated))
@@ -366,6 +523,9 @@ rooms_actor (zsock_t *pipe, void *args)
         int64_t now = zclock_mono ();
         sig_rooms_expire (self->signal, now);
         p2p_calls_tick (self->p2p, s_p2p_now (now));
+        uint32_t gone;
+        while ((gone = gateways_expired (self->gateways, now)))
+            s_gateway_closed (self, gone, "timeout", now);
     }
     s_self_destroy (&self);
 }

@@ -77,9 +77,9 @@ s_error (sig_rooms_t *self, uint64_t conn, const char *code, const char *text)
     self->sink.deliver (self->sink.ctx, &conn, 1, fields, 3);
     char hex [17];
     s_conn_hex (conn, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, "signal.refused",
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("code", hc_str (code)));
+    HC_EVENT_ERROR (self->sink.log, HC_LOG_INFO, "signal.refused",
+                    hc_field_str ("conn", hc_str (hex)),
+                    hc_field_str ("code", hc_str (code)));
 }
 
 //  {"type":T,"room":R,"from":F,"sdp"|"candidate":payload}
@@ -96,13 +96,14 @@ s_send_signal (sig_rooms_t *self, const uint64_t *conns, size_t conns_n,
     self->sink.deliver (self->sink.ctx, conns, conns_n, fields, 4);
 }
 
-//  One log line per relay attempt: never the payload, only its size
+//  One log line (and event) per relay attempt: never the payload, only its
+//  size
 static void
 s_log_relay (sig_rooms_t *self, hc_log_level_t level, const char *event,
              msg_sig_op_t op, room_t *room, hc_str_t from, hc_str_t to,
              size_t size, const char *extra_key, hc_str_t extra_value)
 {
-    if (!hc_log_enabled (self->sink.log, level))
+    if (!hc_log_wants (self->sink.log, level, "", event))
         return;
     hc_field_t fields [6] = {
         hc_field_str ("type", hc_str (msg_sig_op_name (op))),
@@ -115,7 +116,7 @@ s_log_relay (sig_rooms_t *self, hc_log_level_t level, const char *event,
         fields [n++] = hc_field_str ("to", to);
     if (extra_key)
         fields [n++] = hc_field_str (extra_key, extra_value);
-    hc_log_emit (self->sink.log, level, event, fields, n);
+    hc_log_publish (self->sink.log, level, "", event, fields, n);
 }
 
 //  ---------------------------------------------------------------------
@@ -318,12 +319,12 @@ s_log_membership (sig_rooms_t *self, const char *event, member_t *member,
 {
     char hex [17];
     s_conn_hex (member->id, hex);
-    HC_LOG (self->sink.log, HC_LOG_INFO, event,
-            hc_field_str ("room", (hc_str_t){member->room->name,
-                                             member->room->name_len}),
-            hc_field_str ("user", s_member_user (member)),
-            hc_field_str ("conn", hc_str (hex)),
-            hc_field_str ("reason", hc_str (reason)));
+    HC_EVENT (self->sink.log, HC_LOG_INFO, event,
+              hc_field_str ("room", (hc_str_t){member->room->name,
+                                               member->room->name_len}),
+              hc_field_str ("user", s_member_user (member)),
+              hc_field_str ("conn", hc_str (hex)),
+              hc_field_str ("reason", hc_str (reason)));
 }
 
 static void

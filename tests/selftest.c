@@ -2,21 +2,28 @@
 
     selftest [--verbose] [--test NAME]...
 */
+#include "app/replay_trace.h"
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
+#include "common/endpoints.h"
+#include "common/events.h"
 #include "common/idmap.h"
+#include "common/link.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/utf8.h"
 #include "gateway/gw_json.h"
+#include "gateway/gw_link.h"
 #include "gateway/gw_p2p.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
+#include "gateway/gw_trace.h"
 #include "notifier/alerts.h"
 #include "notifier/log_line.h"
 #include "notifier/subscribers.h"
 #include "notifier/telegram.h"
+#include "rooms/gateways.h"
 #include "rooms/p2p_calls.h"
 #include "rooms/p2p_frame.h"
 #include "rooms/sig_rooms.h"
@@ -47,6 +54,13 @@ static const test_item_t s_tests [] = {
     {"alerts", alerts_test},
     {"subscribers", subscribers_test},
     {"telegram", telegram_test},
+    {"endpoints", hc_endpoints_test},
+    {"link", hc_link_test},
+    {"events", hc_events_test},
+    {"gateways", gateways_test},
+    {"gw_link", gw_link_test},
+    {"gw_trace", gw_trace_test},
+    {"replay_trace", rt_trace_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

@@ -14,6 +14,7 @@ client before the barrier arrives before the barrier's answer.
 """
 
 import asyncio
+import faulthandler
 import json
 import os
 import signal
@@ -24,7 +25,14 @@ import unittest
 
 import websockets
 
+# A suite that hangs says where, and stops, well before ctest's limit
+faulthandler.dump_traceback_later(
+    int(os.environ.get("HOMECALL_SUITE_TIMEOUT", "300")), exit=True)
+
 BINARY = os.path.abspath(os.environ.get("HOMECALL_BINARY", "build/homecall"))
+# The observer endpoint's default is a fixed loopback port; servers under
+# test (several may run at once) take a free one instead
+os.environ.setdefault("OBSERVER_ENDPOINT", "tcp://127.0.0.1:*")
 TIMEOUT = float(os.environ.get("HOMECALL_TEST_TIMEOUT", "5"))
 BARRIER_ROOM = "__barrier__"
 BARRIER_P2P = {"type": "error", "message": "<b>userId</b> is required",
@@ -34,7 +42,8 @@ BARRIER_P2P = {"type": "error", "message": "<b>userId</b> is required",
 class Server:
     """One homecall process, stopped by its pid when the test ends."""
 
-    def __init__(self, *args, env=None, cwd=None, listening=True):
+    def __init__(self, *args, env=None, cwd=None, listening=True,
+                 ready="gateway.listening"):
         self.args = [BINARY, "--ws-host", "127.0.0.1", "--ws-port", "0",
                      "--log-format", "json", "--log-level", "debug", *args]
         full_env = dict(os.environ)
@@ -49,7 +58,7 @@ class Server:
         self.reader.start()
         self.port = None
         if listening:           # False: the gateway may never listen
-            self.port = self.wait_log("gateway.listening")["port"]
+            self.port = self.wait_log(ready).get("port")
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -126,6 +135,7 @@ class Server:
                 self.proc.wait()
                 raise AssertionError("server did not stop within %ss" % timeout)
         self.reader.join(timeout)
+        self.proc.stderr.close()
         return self.proc.returncode
 
 

@@ -316,7 +316,8 @@ class UnderPressure(AlertTest):
         texts = [r["body"]["text"] for r in sent[1:]]
         self.assertIn("verb: CLOSE", texts[0])
         self.assertIn("3 earlier alerts were dropped (queue full)", texts[0])
-        self.assertIn("why: unknown verb", texts[1])
+        self.assertIn("verb: WHAT", texts[1])     # not a gateway, at that
+        self.assertIn("why: not a gateway", texts[1])
         self.assertNotIn("dropped", texts[1])
 
 

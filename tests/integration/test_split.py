@@ -1,0 +1,494 @@
+#!/usr/bin/python3
+"""A split deployment on loopback: rooms + notifier (and the event bus) in
+one process, two gateways in two more. Calls across gateways, what an
+observer sees, a gateway killed, rooms restarted, CURVE keys that are and
+are not allowed, and garbage sent to the tcp endpoints."""
+
+import asyncio
+import json
+import os
+import re
+import socket
+import struct
+import sys
+import time
+import unittest
+
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import TIMEOUT, Client  # noqa: E402
+from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
+                   Tap, joined, until_tap_sees)
+from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
+
+
+
+def mp_str(text):
+    data = text.encode()
+    assert len(data) < 32
+    return bytes([0xa0 | len(data)]) + data
+
+
+def mp_map(pairs):
+    """A msgpack map of short string keys to strings, uints or raw bytes
+    (what the codec calls binary): enough to forge commands."""
+    out = bytes([0x80 | len(pairs)])
+    for key, value in pairs:
+        out += mp_str(key)
+        if isinstance(value, int):
+            out += b"\xcf" + struct.pack(">Q", value)
+        elif isinstance(value, bytes):
+            out += b"\xc4" + bytes([len(value)]) + value
+        else:
+            out += mp_str(value)
+    return out
+
+
+def endpoint_port(endpoint):
+    host, port = re.match(r"tcp://([^:]+):(\d+)$", endpoint).groups()
+    return host, int(port)
+
+
+async def healthz(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    status = await asyncio.wait_for(reader.readline(), TIMEOUT)
+    writer.close()
+    return int(status.split()[1])
+
+
+class SplitTest(unittest.IsolatedAsyncioTestCase):
+    """rooms + notifier in one process, two gateways in two more."""
+
+    gateway_args = ()
+
+    def setUp(self):
+        self.processes = []
+        self.killed = set()
+        self.clients = []
+        self.rooms = self.start(RoomsProcess(*FAST_LINK))
+        self.gw = [self.start(GatewayProcess(self.rooms, *FAST_LINK,
+                                             *self.gateway_args))
+                   for _ in range(2)]
+
+    def start(self, process):
+        self.processes.append(process)
+        return process
+
+    def kill(self, process):
+        process.proc.kill()
+        process.proc.wait()
+        self.killed.add(process)
+
+    async def asyncTearDown(self):
+        for client in self.clients:
+            await client.ws.close()
+
+    def tearDown(self):
+        # Gateways first, as an operator would
+        for process in sorted(self.processes,
+                              key=lambda p: isinstance(p, RoomsProcess)):
+            code = process.stop()
+            if process not in self.killed:
+                self.assertEqual(code, 0, "exit code of " + " ".join(
+                    process.args[5:8]))
+                self.assertEqual([e for e in process.events()
+                                  if e.get("level") == "error"], [])
+
+    async def join(self, gateway, room, user):
+        return await joined(gateway, room, user, self.clients)
+
+
+class CallAcrossGateways(SplitTest):
+    async def test_signal_call_between_clients_of_two_gateways(self):
+        alice = await self.join(self.gw[0], "w1", "alice")
+        bob = await self.join(self.gw[1], "w1", "bob")
+        await alice.send({"type": "offer", "room": "w1", "sdp": SDP_A})
+        self.assertEqual(await bob.recv_ordered(), [
+            ["type", "offer"], ["room", "w1"], ["from", "alice"],
+            ["sdp", SDP_A]])
+        await bob.send({"type": "answer", "room": "w1", "sdp": SDP_B})
+        self.assertEqual(await alice.recv(), {
+            "type": "answer", "room": "w1", "from": "bob", "sdp": SDP_B})
+        await bob.send({"type": "candidate", "room": "w1",
+                        "candidate": CAND})
+        self.assertEqual((await alice.recv())["candidate"], CAND)
+        await alice.send({"type": "candidate", "room": "w1",
+                          "candidate": "c"})
+        self.assertEqual((await bob.recv())["candidate"], "c")
+        await alice.expect_nothing(self)
+        await bob.expect_nothing(self)
+
+    async def test_queued_offer_waits_for_a_client_of_the_other_gateway(self):
+        alice = await self.join(self.gw[0], "q1", "alice")
+        await alice.send({"type": "offer", "room": "q1", "sdp": SDP_A})
+        await alice.barrier()
+        bob = await self.join(self.gw[1], "q1", "bob")
+        self.assertEqual(bob.pending, [{"type": "offer", "room": "q1",
+                                        "from": "alice", "sdp": SDP_A}])
+
+    async def test_connection_ids_are_unique_across_gateways(self):
+        for gateway in self.gw:
+            for _ in range(3):
+                await self.join(gateway, "ids", "u%d" % len(self.clients))
+        self.assertNotEqual(self.gw[0].instance, self.gw[1].instance)
+        conns = []
+        for gateway in self.gw:
+            for event in gateway.wait_count("conn.open", 3):
+                self.assertTrue(event["conn"].startswith(gateway.instance))
+                self.assertEqual(event["gateway"], gateway.instance)
+                conns.append(event["conn"])
+        self.assertEqual(len(set(conns)), 6)
+        # The central log has every process's records
+        for gateway in self.gw:
+            self.rooms.wait_log("conn.open", gateway=gateway.instance)
+            self.rooms.wait_log("gateway.up", gateway=gateway.instance)
+
+
+class Observers(SplitTest):
+    async def test_tap_prints_each_kind_of_event_with_its_fields(self):
+        tap = Tap(self.rooms.observer, "conn.", "room.", "relay.", "error.",
+                  "gateway.")
+        only = Tap(self.rooms.observer, "relay.forwarded")
+        try:
+            await until_tap_sees(tap, self.gw)
+            # The filtered tap is ready once it sees a forward of a probe
+            probe = [await self.join(self.gw[0], "probe", "p%d" % i)
+                     for i in range(2)]
+            for _ in range(100):
+                await probe[0].send({"type": "offer", "room": "probe",
+                                     "sdp": "p"})
+                await probe[1].recv()
+                if only.find("relay.forwarded", room="probe"):
+                    break
+            alice = await self.join(self.gw[0], "t1", "alice")
+            await alice.send({"type": "offer", "room": "t1", "sdp": SDP_A})
+            await alice.send("not json")
+            self.assertEqual((await alice.recv())["code"], "invalid_json")
+            bob = await self.join(self.gw[1], "t1", "bob")
+            self.assertEqual(len(bob.pending), 1)
+            await bob.send({"type": "answer", "room": "t1", "sdp": SDP_B})
+            await alice.recv()
+            await bob.close()
+
+            gw1 = self.gw[1].instance
+            opened = tap.wait("conn.open", gateway=gw1, dialect="signal",
+                              count=2)[-1]
+            self.assertTrue(opened["conn"].startswith(gw1))
+            self.assertEqual(opened["path"], "/signal")
+            self.assertIn("127.0.0.1", opened["peer"])
+            self.assertEqual(opened["actor"], "gateway")
+            joins = tap.wait("room.join", room="t1", count=2)
+            self.assertEqual([j["user"] for j in joins], ["alice", "bob"])
+            queued = tap.wait("relay.queued", room="t1")[0]
+            self.assertEqual((queued["type"], queued["from"], queued["size"]),
+                             ("offer", "alice", len(json.dumps(SDP_A))))
+            tap.wait("relay.delivered", room="t1", type="offer")
+            forwarded = tap.wait("relay.forwarded", room="t1")[0]
+            self.assertEqual((forwarded["type"], forwarded["from"]),
+                             ("answer", "bob"))
+            error = tap.wait("error.signal.invalid")[0]
+            self.assertEqual(error["code"], "invalid_json")
+            self.assertEqual(error["level"], "info")
+            closed = tap.wait("conn.close", gateway=gw1)[-1]
+            self.assertEqual(closed["dialect"], "signal")
+            tap.wait("room.leave", room="t1", user="bob", reason="disconnect")
+            # Only what was asked for: no log records, nothing else
+            self.assertEqual({e["topic"].split(".")[0] for e in tap.events},
+                             {"conn", "room", "relay", "error"})
+            only.wait("relay.forwarded", room="t1")
+            self.assertEqual({e["topic"] for e in only.events},
+                             {"relay.forwarded"})
+            self.assertEqual(tap.errors + only.errors, [])
+        finally:
+            tap.stop()
+            only.stop()
+
+    async def test_a_stalled_observer_slows_nothing(self):
+        # A subscriber that asks for everything and never reads
+        ctx = zmq.Context()
+        stalled = ctx.socket(zmq.SUB)
+        stalled.setsockopt(zmq.RCVHWM, 10)
+        stalled.setsockopt(zmq.RCVBUF, 4096)
+        stalled.setsockopt(zmq.SUBSCRIBE, b"")
+        stalled.connect(self.rooms.observer)
+        try:
+            alice = await self.join(self.gw[0], "s1", "alice")
+            bob = await self.join(self.gw[1], "s1", "bob")
+            started = time.monotonic()
+            for i in range(150):        # within the rate limit's burst
+                await alice.send({"type": "candidate", "room": "s1",
+                                  "candidate": {"candidate": "c%d" % i,
+                                                "pad": "x" * 1000}})
+            for i in range(150):
+                frame = await bob.recv()
+                self.assertEqual(frame["candidate"]["candidate"], "c%d" % i)
+            self.assertLess(time.monotonic() - started, TIMEOUT)
+        finally:
+            stalled.close(linger=0)
+            ctx.term()
+
+
+class GatewayDeath(SplitTest):
+    async def test_killed_gateway_closes_its_connections_in_rooms(self):
+        alice = await self.join(self.gw[0], "k1", "alice")
+        await alice.send({"type": "offer", "room": "k1", "sdp": SDP_A})
+        await alice.barrier()
+        carol = await self.join(self.gw[1], "k2", "carol")
+        dave = await self.join(self.gw[1], "k2", "dave")
+        killed_at = time.monotonic()
+        self.kill(self.gw[0])
+        down = self.rooms.wait_log("gateway.down",
+                                   gateway=self.gw[0].instance)
+        noticed = time.monotonic() - killed_at
+        self.assertEqual((down["reason"], down["connections"]),
+                         ("timeout", 1))
+        # LINK_TIMEOUT is 1.5 s here; a heartbeat and scheduling on top
+        self.assertLess(noticed, 3.0)
+        print("\n    gateway death noticed after %.0f ms" % (noticed * 1000),
+              file=sys.stderr)
+        # Exactly what a close does in /signal: the membership ends and
+        # the sender's queued offer goes with it
+        self.rooms.wait_log("conn.close", gateway=self.gw[0].instance,
+                            reason="timeout")
+        self.rooms.wait_log("room.leave", room="k1", user="alice",
+                            reason="disconnect")
+        self.rooms.wait_log("relay.dropped", room="k1", reason="disconnect")
+        bob = await self.join(self.gw[1], "k1", "bob")
+        self.assertEqual(bob.pending, [])
+        # The name is free again: no takeover for the next alice
+        await self.join(self.gw[1], "k1", "alice")
+        self.assertEqual(self.rooms.find("room.replaced"), [])
+        # The other gateway's clients carry on
+        await carol.send({"type": "offer", "room": "k2", "sdp": "x"})
+        self.assertEqual((await dave.recv())["sdp"], "x")
+
+
+class RoomsRestart(SplitTest):
+    async def test_gateways_relink_and_reconnecting_clients_call_again(self):
+        alice = await self.join(self.gw[0], "r1", "alice")
+        bob = await self.join(self.gw[1], "r1", "bob")
+        self.kill(self.rooms)
+        # Rooms forgot them: each client is closed so that it reconnects
+        for client in (alice, bob):
+            code, reason = await client.closed()
+            self.assertEqual((code, reason), (1012, "rooms_unavailable"),
+                             "\n".join(self.gw[0].lines[-25:]
+                                       + self.rooms.lines[-25:]))
+        for gateway in self.gw:
+            gateway.wait_log("rooms.lost")
+            # Until rooms is back, clients are refused and health says so
+            self.assertEqual(await healthz(gateway), 503)
+            with self.assertRaises(Exception):
+                await Client.connect(gateway)
+            gateway.wait_log("conn.refused", reason="rooms_unavailable")
+        self.rooms = self.start(self.rooms.restart())
+        for gateway in self.gw:
+            self.assertEqual(len(gateway.wait_count("rooms.linked", 2)), 2)
+            self.assertEqual(await healthz(gateway), 200)
+        alice = await self.join(self.gw[0], "r1", "alice")
+        bob = await self.join(self.gw[1], "r1", "bob")
+        await alice.send({"type": "offer", "room": "r1", "sdp": SDP_A})
+        self.assertEqual((await bob.recv())["sdp"], SDP_A)
+        await bob.send({"type": "answer", "room": "r1", "sdp": SDP_B})
+        self.assertEqual((await alice.recv())["sdp"], SDP_B)
+
+
+class Garbage(SplitTest):
+    async def test_garbage_to_rooms_and_bus_is_dropped_while_calls_go_on(self):
+        alice = await self.join(self.gw[0], "g1", "alice")
+        bob = await self.join(self.gw[1], "g1", "bob")
+        gw0_conn = int(self.gw[0].find("conn.open")[0]["conn"], 16)
+        # Bytes that are not ZMTP at all, to rooms and to the bus
+        for endpoint in (self.rooms.rooms_endpoint, self.rooms.events_in):
+            raw = socket.create_connection(endpoint_port(endpoint))
+            raw.sendall(os.urandom(2048))
+            raw.close()
+        # Well-formed ZMTP from a peer that makes itself up as a gateway
+        ctx = zmq.Context()
+        fake = ctx.socket(zmq.DEALER)
+        fake.setsockopt(zmq.ROUTING_ID, b"gw-0badc0de")
+        fake.connect(self.rooms.rooms_endpoint)
+        other = ctx.socket(zmq.DEALER)
+        other.setsockopt(zmq.ROUTING_ID, b"not a gateway")
+        other.connect(self.rooms.rooms_endpoint)
+        bogus = [
+            [b"SIG"],                                   # one part
+            [b"SIG", b"\xc1"],                          # not msgpack
+            [b"SIG", mp_map([("c", 1)]) + b"\x00"],     # bytes after it
+            [b"NOPE", mp_map([("c", 1)])],              # unknown verb
+            [b"OUT", mp_map([("c", 1)])],               # rooms' own verb
+            [b"CLOSE", mp_map([("c", gw0_conn)])],      # not its connection
+            [b"SIG", mp_map([("c", gw0_conn), ("o", 1)])],
+            [b"SIG", mp_map([("c", 0x0badc0de00000001), ("o", 0),
+                             ("r", "g1"), ("u", "mallory")])],   # not open
+            [b"HELLO", mp_map([("g", 7)])],             # someone else's name
+            [b"SIG", mp_map([("c", 1), ("o", 99)])],    # no such operation
+            [b"A", b"B", b"C"],
+        ]
+        for parts in bogus:
+            fake.send_multipart(parts)
+        other.send_multipart([b"HELLO", mp_map([("g", 1)])])
+        # Bad records to the bus, from a publisher that passes the handshake
+        pub = ctx.socket(zmq.XPUB)
+        pub.connect(self.rooms.events_in)
+        pub.recv()                                  # the bus subscribed
+        pub.send_multipart([b"log.info", b"\xc1"])
+        pub.send_multipart([b"log.info"])
+        for why in ("wrong number of parts", "not msgpack",
+                    "bytes after the body", "unknown verb",
+                    "connection of another gateway", "connection not open",
+                    "another gateway's name", "not a gateway",
+                    "enumeration out of range"):
+            self.rooms.wait_log("bus.malformed", actor="rooms", why=why)
+        self.rooms.wait_log("bus.malformed", actor="bus")
+        for sock in (fake, other, pub):
+            sock.close(linger=0)
+        ctx.term()
+        # Nothing of it reached the clients; the call goes on
+        await alice.send({"type": "offer", "room": "g1", "sdp": SDP_A})
+        self.assertEqual(await bob.recv(), {"type": "offer", "room": "g1",
+                                            "from": "alice", "sdp": SDP_A})
+        await bob.send({"type": "answer", "room": "g1", "sdp": SDP_B})
+        self.assertEqual((await alice.recv())["sdp"], SDP_B)
+        await alice.expect_nothing(self)
+        self.assertEqual(self.rooms.find("room.join", user="mallory"), [])
+
+
+class Settings(unittest.TestCase):
+    """A process that could not work refuses to start, naming the setting."""
+
+    def run_binary(self, *args):
+        import subprocess
+        from harness import BINARY
+        return subprocess.run([BINARY, *args], capture_output=True, text=True,
+                              timeout=20)
+
+    def test_bad_deployments_exit_2(self):
+        keys = Keys("k", allowed=("k",))
+        public_only = os.path.join(keys.allowed, "k")
+        try:
+            for args, needle in [
+                    (("--actors", "gateway,bus"), "ACTORS"),
+                    (("--actors", ""), "ACTORS"),
+                    (("--actors", "gateway"), "ROOMS_ENDPOINT"),
+                    (("--link-heartbeat", "5s", "--link-timeout", "5s"),
+                     "LINK_TIMEOUT"),
+                    (("--curve-secret-key", "/nonexistent"),
+                     "CURVE_SECRET_KEY"),
+                    (("--curve-secret-key", public_only),
+                     "CURVE_SECRET_KEY"),
+                    (("--curve-secret-key", keys.secret("k")),
+                     "CURVE_ALLOWED_KEYS"),
+                    (("--actors", "gateway", "--rooms-endpoint",
+                      "tcp://127.0.0.1:9", "--events-in-endpoint",
+                      "tcp://127.0.0.1:9", "--curve-secret-key",
+                      keys.secret("k")), "CURVE_SERVER_KEY"),
+                    (("--curve-server-key", keys.public("k")),
+                     "CURVE_SECRET_KEY")]:
+                with self.subTest(args=args):
+                    result = self.run_binary(*args)
+                    self.assertEqual(result.returncode, 2, result.stderr)
+                    self.assertIn(needle, result.stderr)
+        finally:
+            keys.remove()
+
+
+def cert_keys(path):
+    with open(path) as f:
+        text = f.read()
+    public = re.search(r'public-key = "(.{40})"', text).group(1)
+    secret = re.search(r'secret-key = "(.{40})"', text)
+    return public.encode(), secret.group(1).encode() if secret else None
+
+
+class Curve(unittest.IsolatedAsyncioTestCase):
+    """Every tcp link with CURVE: allowed keys get through, others do not."""
+
+    def setUp(self):
+        self.keys = Keys("rooms", "gw", "tap", "stranger",
+                         allowed=("gw", "tap"))
+        self.rooms = RoomsProcess(*FAST_LINK,
+                                  *self.keys.server_args("rooms"))
+        self.gw = GatewayProcess(self.rooms, *FAST_LINK,
+                                 *self.keys.client_args("gw", "rooms"))
+        self.others = []
+        self.clients = []
+
+    async def asyncTearDown(self):
+        for client in self.clients:
+            await client.ws.close()
+
+    def tearDown(self):
+        for process in self.others + [self.gw, self.rooms]:
+            self.assertEqual(process.stop(), 0)
+        self.keys.remove()
+
+    async def test_allowed_keys_link_and_others_cannot_connect_or_inject(self):
+        # The allowed gateway links and serves a call
+        alice = await joined(self.gw, "c1", "alice", self.clients)
+        bob = await joined(self.gw, "c1", "bob", self.clients)
+        await alice.send({"type": "offer", "room": "c1", "sdp": SDP_A})
+        self.assertEqual((await bob.recv())["sdp"], SDP_A)
+        self.rooms.wait_log("gateway.up", gateway=self.gw.instance)
+
+        # A gateway with a key rooms does not know, and one with no key at
+        # all, never link: they refuse clients, rooms never hears of them
+        stranger = GatewayProcess(self.rooms, *FAST_LINK,
+                                  *self.keys.client_args("stranger",
+                                                         "rooms"))
+        plain = GatewayProcess(self.rooms, *FAST_LINK)
+        self.others += [stranger, plain]
+        for gateway in (stranger, plain):
+            self.assertEqual(gateway.find("rooms.linked"), [])
+            self.assertEqual(await healthz(gateway), 503)
+            with self.assertRaises(Exception):
+                await Client.connect(gateway)
+            self.assertEqual(self.rooms.find("gateway.up",
+                                             gateway=gateway.instance), [])
+
+        # Observers: the allowed key sees events, the others see nothing
+        good = Tap(self.rooms.observer, "conn.",
+                   keys=self.keys.client_args("tap", "rooms"))
+        bad = Tap(self.rooms.observer, "conn.",
+                  keys=self.keys.client_args("stranger", "rooms"))
+        none = Tap(self.rooms.observer, "conn.")
+        try:
+            await until_tap_sees(good, [self.gw])
+            await joined(self.gw, "c2", "carol", self.clients)
+            good.wait("conn.open", count=2, gateway=self.gw.instance)
+        finally:
+            for tap in (good, bad, none):
+                tap.stop()
+        self.assertEqual(bad.events + none.events, [])
+
+        # Injection: a forged CLOSE for alice in the allowed gateway's name,
+        # from a stranger's key and from no key, changes nothing
+        alice_conn = int(self.gw.find("conn.open")[0]["conn"], 16)
+        rooms_public, _ = cert_keys(self.keys.public("rooms"))
+        public, secret = cert_keys(self.keys.secret("stranger"))
+        ctx = zmq.Context()
+        socks = []
+        for curve in (True, False):
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.ROUTING_ID,
+                            ("gw-" + self.gw.instance).encode())
+            sock.setsockopt(zmq.IMMEDIATE, 0)
+            if curve:
+                sock.curve_publickey = public
+                sock.curve_secretkey = secret
+                sock.curve_serverkey = rooms_public
+            sock.connect(self.rooms.rooms_endpoint)
+            sock.send_multipart([b"CLOSE", mp_map([("c", alice_conn)])])
+            socks.append(sock)
+        await bob.send({"type": "answer", "room": "c1", "sdp": SDP_B})
+        self.assertEqual((await alice.recv())["sdp"], SDP_B)
+        self.assertEqual(self.rooms.find("room.leave", user="alice"), [])
+        for sock in socks:
+            sock.close(linger=0)
+        ctx.term()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
