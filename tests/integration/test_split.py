@@ -62,12 +62,13 @@ class SplitTest(unittest.IsolatedAsyncioTestCase):
     """rooms + notifier in one process, two gateways in two more."""
 
     gateway_args = ()
+    rooms_args = ()
 
     def setUp(self):
         self.processes = []
         self.killed = set()
         self.clients = []
-        self.rooms = self.start(RoomsProcess(*FAST_LINK))
+        self.rooms = self.start(RoomsProcess(*FAST_LINK, *self.rooms_args))
         self.gw = [self.start(GatewayProcess(self.rooms, *FAST_LINK,
                                              *self.gateway_args))
                    for _ in range(2)]
@@ -99,6 +100,27 @@ class SplitTest(unittest.IsolatedAsyncioTestCase):
     async def join(self, gateway, room, user):
         return await joined(gateway, room, user, self.clients)
 
+    async def p2p_user(self, gateway, user_id, **fields):
+        """A p2p client of gateway, registered (processed on return)."""
+        c = await Client.connect(gateway, "/")
+        self.clients.append(c)
+        self.assertEqual(await c.recv(), {"type": "userConnect"})
+        await c.send(dict({"route": "ADD_USER", "userId": user_id}, **fields))
+        self.assertEqual(await c.barrier(), [])
+        return c
+
+    async def p2p_call(self, caller, callee, caller_id, callee_id):
+        """caller calls callee, who answers: both are in the call."""
+        await caller.send({"route": "OFFER", "userId": caller_id,
+                           "candidates": callee_id, "sdp": SDP_A})
+        self.assertEqual((await callee.recv())["type"], "call")
+        self.assertEqual((await callee.recv())["type"], "remoteStreamsId")
+        await callee.send({"route": "ANSWER", "userId": callee_id,
+                           "answer": {"sdp": SDP_B}})
+        self.assertEqual([(await caller.recv())["type"] for _ in range(3)],
+                         ["remoteStreamsId", "acceptCall", "connect"])
+        self.assertEqual(await callee.recv(), {"type": "connect"})
+
 
 class CallAcrossGateways(SplitTest):
     async def test_signal_call_between_clients_of_two_gateways(self):
@@ -127,6 +149,47 @@ class CallAcrossGateways(SplitTest):
         bob = await self.join(self.gw[1], "q1", "bob")
         self.assertEqual(bob.pending, [{"type": "offer", "room": "q1",
                                         "from": "alice", "sdp": SDP_A}])
+
+    async def test_p2p_call_between_clients_of_two_gateways(self):
+        alice = await self.p2p_user(self.gw[0], "alice", name="Alice")
+        bob = await self.p2p_user(self.gw[1], "bob", name="Bob",
+                                  device="ios")
+        await alice.send({"route": "OFFER", "userId": "alice",
+                          "candidates": ["bob"],
+                          "offer": {"type": "offer", "sdp": SDP_A}})
+        self.assertEqual(await bob.recv(), {
+            "type": "call", "offer": {"type": "offer", "sdp": SDP_A},
+            "userId": "alice", "name": "Alice", "photo": "",
+            "candidates": "alice", "device": "mobile"})
+        self.assertEqual(await bob.recv(),
+                         {"type": "remoteStreamsId", "streamIds": {}})
+        await bob.send({"route": "ANSWER", "userId": "bob",
+                        "answer": {"type": "answer", "sdp": SDP_B}})
+        self.assertEqual(await alice.recv(),
+                         {"type": "remoteStreamsId", "streamIds": {}})
+        self.assertEqual(await alice.recv(), {
+            "type": "acceptCall", "answer": {"type": "answer", "sdp": SDP_B},
+            "device": "ios"})
+        self.assertEqual(await bob.recv(), {"type": "connect"})
+        self.assertEqual(await alice.recv(), {"type": "connect"})
+        await alice.send({"route": "ADD_ICE", "userId": "alice",
+                          "iceParams": [CAND]})
+        await bob.send({"route": "ADD_ICE", "userId": "bob",
+                        "iceParams": ["b"]})
+        await alice.barrier()
+        await bob.barrier()
+        await alice.send({"route": "SWAP_ICE", "userId": "alice"})
+        self.assertEqual(await alice.recv(),
+                         {"type": "swapIce", "iceCandidates": ["b"]})
+        self.assertEqual(await bob.recv(),
+                         {"type": "swapIce", "iceCandidates": [CAND]})
+        await bob.send({"route": "DECLINE", "userId": "bob"})
+        self.assertEqual(await alice.recv(),
+                         {"type": "decline", "name": "Bob"})
+        self.assertEqual(await bob.recv(), {"type": "cancel"})
+        await alice.send({"route": "DECLINE", "userId": "alice"})
+        self.assertEqual(await bob.recv(), {"type": "cancel"})
+        self.assertEqual(await alice.barrier(), [])
 
     async def test_connection_ids_are_unique_across_gateways(self):
         for gateway in self.gw:
@@ -205,6 +268,33 @@ class Observers(SplitTest):
             tap.stop()
             only.stop()
 
+    async def test_tap_sees_p2p_calls(self):
+        tap = Tap(self.rooms.observer, "call.", "p2p.", "error.p2p.")
+        try:
+            # Ready once a probe's error comes through
+            probe = await self.p2p_user(self.gw[0], "probe")
+            for _ in range(100):
+                await probe.send({"route": "DECLINE", "userId": "nobody"})
+                await probe.recv()
+                if tap.find("error.p2p.error", handler="DECLINE"):
+                    break
+            alice = await self.p2p_user(self.gw[0], "alice")
+            bob = await self.p2p_user(self.gw[1], "bob")
+            await self.p2p_call(alice, bob, "alice", "bob")
+            self.assertEqual(
+                [(e["from"], e["to"]) for e in tap.wait("call.status",
+                                                        count=2)],
+                [("idle", "calling"), ("idle", "ringing")])
+            call = tap.wait("p2p.call", to="bob")[0]
+            self.assertEqual((call["from"], call["result"]),
+                             ("alice", "ringing"))
+            tap.wait("p2p.answer", to="alice")
+            self.assertEqual(tap.wait("p2p.register", user="bob")[0]["actor"],
+                             "rooms")
+            self.assertEqual(tap.errors, [])
+        finally:
+            tap.stop()
+
     async def test_a_stalled_observer_slows_nothing(self):
         # A subscriber that asks for everything and never reads
         ctx = zmq.Context()
@@ -263,6 +353,46 @@ class GatewayDeath(SplitTest):
         # The other gateway's clients carry on
         await carol.send({"type": "offer", "room": "k2", "sdp": "x"})
         self.assertEqual((await dave.recv())["sdp"], "x")
+
+
+class P2PGatewayDeath(SplitTest):
+    """What a close means in the p2p dialect, when a gateway dies: the call
+    waits for RECONNECT (through the other gateway), or ends with decline
+    for the partner."""
+
+    rooms_args = ("--p2p-reconnect-grace", "3s")
+
+    async def test_reconnect_through_the_other_gateway(self):
+        alice = await self.p2p_user(self.gw[0], "alice", name="Alice")
+        bob = await self.p2p_user(self.gw[1], "bob", name="Bob")
+        await self.p2p_call(alice, bob, "alice", "bob")
+        self.kill(self.gw[1])
+        self.rooms.wait_log("p2p.grace", user="bob")
+        again = await Client.connect(self.gw[0], "/")
+        self.clients.append(again)
+        self.assertEqual(await again.recv(), {"type": "userConnect"})
+        await again.send({"route": "RECONNECT", "userId": "bob"})
+        self.assertEqual(await again.recv(), {
+            "type": "reconnectSuccess", "status": "ringing",
+            "candidate": "alice",
+            "message": "Session restored successfully"})
+        self.assertEqual(await alice.recv(), {
+            "type": "peerReconnected", "userId": "bob", "name": "Bob",
+            "status": "ringing"})
+        await alice.send({"route": "UPDATE_OFFER", "userId": "alice",
+                          "sdp": "o2"})
+        self.assertEqual(await again.recv(),
+                         {"type": "updateOffer", "sdp": "o2"})
+
+    async def test_the_partner_hears_decline_when_nobody_comes_back(self):
+        alice = await self.p2p_user(self.gw[0], "alice", name="Alice")
+        bob = await self.p2p_user(self.gw[1], "bob", name="Bob")
+        await self.p2p_call(alice, bob, "alice", "bob")
+        self.kill(self.gw[1])
+        self.rooms.wait_log("gateway.down", gateway=self.gw[1].instance)
+        self.assertEqual(await alice.recv(timeout=10),
+                         {"type": "decline", "name": "Bob"})
+        self.rooms.wait_log("p2p.grace_expired", user="bob")
 
 
 class RoomsRestart(SplitTest):
