@@ -69,12 +69,14 @@ class Commands:
     def argv(self, words):
         out = []
         for word in words:
-            word = re.sub(r"^build/", BUILD + "/", word)
+            #  The README's own words only: a checkout may itself live
+            #  under /tmp, so its paths are put in after this
+            word = word.replace("/tmp/", self.tmp + "/")
             word = re.sub(r"(?<=:)(\d{4,5})\b",
                           lambda m: str(self.port(m.group(1))), word)
             if re.fullmatch(r"\d{4,5}", word):
                 word = str(self.port(word))
-            word = word.replace("/tmp/", self.tmp + "/")
+            word = re.sub(r"^build/", BUILD + "/", word)
             out.append(word)
         if out[0] == BINARY:
             out += ["--ws-host", "127.0.0.1", "--log-format", "json"]
