@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 //  A byte slice that does not own its bytes. ptr == NULL means "absent",
@@ -47,6 +49,23 @@ hc_str_eq_cstr (hc_str_t a, const char *b)
     return hc_str_eq (a, hc_str (b));
 }
 
+static inline bool
+hc_str_starts (hc_str_t s, const char *prefix)
+{
+    size_t n = strlen (prefix);
+    return s.len >= n && memcmp (s.ptr, prefix, n) == 0;
+}
+
+//  Is s one of the strings of a NULL-terminated list?
+static inline bool
+hc_str_in (hc_str_t s, const char *const *list)
+{
+    for (; *list; list++)
+        if (hc_str_eq_cstr (s, *list))
+            return true;
+    return false;
+}
+
 typedef enum {
     HC_DIALECT_SIGNAL = 0,      //  /signal: rooms keyed by a code word
     HC_DIALECT_P2P = 1          //  any other path: 1:1 calls between user ids
@@ -59,6 +78,19 @@ static inline uint32_t
 hc_conn_gateway (uint64_t conn)
 {
     return (uint32_t) (conn >> 32);
+}
+
+//  How ids appear in logs, events and traces: 16 and 8 hex digits
+static inline void
+hc_conn_hex (uint64_t conn, char hex [17])
+{
+    snprintf (hex, 17, "%016" PRIx64, conn);
+}
+
+static inline void
+hc_gateway_hex (uint32_t gateway, char hex [9])
+{
+    snprintf (hex, 9, "%08" PRIx32, gateway);
 }
 
 //  How a frame member's value is written as JSON by the gateway.

@@ -71,6 +71,7 @@ typedef struct {
     gw_trace_t *trace;          //  TRACE file, or NULL
     zhashx_t *sessions;         //  connection id -> gw_session_t
     uint32_t instance;          //  high half of our connection ids
+    char instance_hex [9];      //  the same, as logs and events show it
     uint32_t next_seq;          //  low half
     hc_buf_t render;            //  reused JSON output
     bool terminated;            //  $TERM received or context gone
@@ -85,12 +86,6 @@ static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
 
 //  ---------------------------------------------------------------------
 //  Helpers
-
-static void
-s_conn_hex (uint64_t conn, char hex [17])
-{
-    snprintf (hex, 17, "%016" PRIx64, conn);
-}
 
 //  True if sock has a message; a terminating context stops the loop
 static bool
@@ -135,7 +130,7 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
     if (gw_session_push (session, buf, (size_t) self->cfg.send_queue_max)) {
         //  The client is not reading: cut it off rather than buffer more
         char hex [17];
-        s_conn_hex (session->id, hex);
+        hc_conn_hex (session->id, hex);
         HC_EVENT (self->log, HC_LOG_WARN, "conn.lagging",
                   hc_field_str ("conn", hc_str (hex)),
                   hc_field_int ("queued", (int64_t) session->out_bytes));
@@ -197,7 +192,7 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
              const char *reason)
 {
     char hex [17];
-    s_conn_hex (session->id, hex);
+    hc_conn_hex (session->id, hex);
     HC_LOG (self->log, HC_LOG_INFO, "conn.closing",
             hc_field_str ("conn", hc_str (hex)), hc_field_int ("code", code),
             hc_field_str ("reason", hc_str (reason)));
@@ -239,7 +234,7 @@ s_invalid (self_t *self, gw_session_t *session, const char *code,
     self->invalid++;
     s_send_error (self, session, SIG_INVALID_MESSAGE, code, "PARSE");
     char hex [17];
-    s_conn_hex (session->id, hex);
+    hc_conn_hex (session->id, hex);
     HC_EVENT_ERROR (self->log, HC_LOG_INFO,
                     session->dialect == HC_DIALECT_SIGNAL ? "signal.invalid"
                                                           : "p2p.invalid",
@@ -265,7 +260,7 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
             if (text.len > 200)
                 text.len = 200;     //  may cut a UTF-8 sequence: the log
                                     //  writer escapes what it cannot print
-            s_conn_hex (session->id, hex);
+            hc_conn_hex (session->id, hex);
             HC_EVENT_ERROR (self->log, HC_LOG_WARN, "client.error",
                             hc_field_str ("conn", hc_str (hex)),
                             hc_field_str ("message", text));
@@ -377,12 +372,11 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
                        hc_str (session->peer)};
     bool announced = msg_enc_open (self->enc, &open) == 0
                   && s_to_rooms (self, MSG_OPEN) == 0;
-    char hex [17], gateway [9];
-    s_conn_hex (session->id, hex);
-    snprintf (gateway, sizeof (gateway), "%08" PRIx32, self->instance);
+    char hex [17];
+    hc_conn_hex (session->id, hex);
     HC_EVENT (self->log, HC_LOG_INFO, "conn.open",
               hc_field_str ("conn", hc_str (hex)),
-              hc_field_str ("gateway", hc_str (gateway)),
+              hc_field_str ("gateway", hc_str (self->instance_hex)),
               hc_field_str ("dialect", hc_str (hc_dialect_name (
                                                session->dialect))),
               hc_field_str ("path", hc_str (path)),
@@ -511,12 +505,11 @@ s_session_closed (self_t *self, gw_session_t *session)
         msg_close_t close = {session->id};
         if (msg_enc_close (self->enc, &close) == 0)
             s_to_rooms (self, MSG_CLOSE);
-        char hex [17], gateway [9];
-        s_conn_hex (session->id, hex);
-        snprintf (gateway, sizeof (gateway), "%08" PRIx32, self->instance);
+        char hex [17];
+        hc_conn_hex (session->id, hex);
         HC_EVENT (self->log, HC_LOG_INFO, "conn.close",
                   hc_field_str ("conn", hc_str (hex)),
-                  hc_field_str ("gateway", hc_str (gateway)),
+                  hc_field_str ("gateway", hc_str (self->instance_hex)),
                   hc_field_str ("dialect", hc_str (hc_dialect_name (
                                                    session->dialect))),
                   hc_field_str ("peer", hc_str (session->peer)));
@@ -704,7 +697,7 @@ s_link_changed (self_t *self, gw_link_change_t change)
     if (change == GW_LINK_SAME)
         return;
     char epoch [17];
-    s_conn_hex (self->link.epoch, epoch);
+    hc_conn_hex (self->link.epoch, epoch);
     int64_t clients = (int64_t) zhashx_size (self->sessions);
     if (change == GW_LINK_UP)
         HC_EVENT (self->log, HC_LOG_INFO, "rooms.linked",
@@ -827,7 +820,7 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
         double idle = now - session->last_seen;
         if (idle >= interval + timeout && !session->timed_out) {
             char hex [17];
-            s_conn_hex (session->id, hex);
+            hc_conn_hex (session->id, hex);
             HC_EVENT (self->log, HC_LOG_INFO, "conn.timeout",
                       hc_field_str ("conn", hc_str (hex)),
                       hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
@@ -858,7 +851,7 @@ s_heartbeat (struct ev_loop *loop, ev_timer *timer, int revents)
         ||  now - session->last_app_ping <= timeout)
             continue;
         char hex [17];
-        s_conn_hex (session->id, hex);
+        hc_conn_hex (session->id, hex);
         HC_EVENT (self->log, HC_LOG_INFO, "p2p.heartbeat_close",
                   hc_field_str ("conn", hc_str (hex)),
                   hc_field_int ("silent_ms",
@@ -919,12 +912,10 @@ s_start (self_t *self)
     }
     struct lws_vhost *vhost = lws_get_vhost_by_name (self->ctx, "default");
     int port = vhost ? lws_get_vhost_listen_port (vhost) : -1;
-    char instance [9];
-    snprintf (instance, sizeof (instance), "%08" PRIx32, self->instance);
     HC_LOG (self->log, HC_LOG_INFO, "gateway.listening",
             hc_field_str ("host", hc_str (self->cfg.ws_host)),
             hc_field_int ("port", port),
-            hc_field_str ("instance", hc_str (instance)));
+            hc_field_str ("instance", hc_str (self->instance_hex)));
     ev_timer_start (self->loop, &self->stats_timer);
     ev_timer_start (self->loop, &self->liveness_timer);
     ev_timer_start (self->loop, &self->heartbeat_timer);
@@ -1043,14 +1034,14 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
         self->instance = (uint32_t) getpid () ^ (uint32_t) zclock_time ();
     if (self->instance == 0)
         self->instance = 1;
+    hc_gateway_hex (self->instance, self->instance_hex);
     hc_buf_init (&self->render, 0);
     if (!self->rooms || !self->pub || !self->loop || !self->sessions
     ||  !self->enc || !self->dec)
         return self;            //  s_self_ready says no
     //  The routing id lets rooms address us by our connection ids
     char routing_id [16];
-    snprintf (routing_id, sizeof (routing_id), "gw-%08" PRIx32,
-              self->instance);
+    snprintf (routing_id, sizeof (routing_id), "gw-%s", self->instance_hex);
     zsock_set_identity (self->rooms, routing_id);
     zsock_set_sndhwm (self->rooms, 100000);
     zsock_set_rcvhwm (self->rooms, 100000);

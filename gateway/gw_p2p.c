@@ -14,15 +14,6 @@ static const char *const s_offer_consumed [] = {
 static const char *const s_media_consumed [] = {
     "route", "userId", "ws", "currAction", NULL};
 
-static bool
-s_listed (hc_str_t key, const char *const *list)
-{
-    for (; *list; list++)
-        if (hc_str_eq_cstr (key, *list))
-            return true;
-    return false;
-}
-
 void
 gw_p2p_js_number (double value, char out [32])
 {
@@ -198,7 +189,7 @@ s_payload (gw_p2p_result_t *result, size_t members_n,
     cmd->payload_n = 0;
     for (size_t i = 0; i < members_n; i++) {
         const gw_member_t *m = &result->members [i];
-        if (s_listed (m->key, consumed))
+        if (hc_str_in (m->key, consumed))
             continue;
         size_t at;
         for (at = 0; at < cmd->payload_n; at++)

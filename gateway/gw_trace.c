@@ -27,7 +27,7 @@ gw_trace_new (const char *path, uint32_t gateway)
         return NULL;
     gw_trace_t *self = (gw_trace_t *) zmalloc (sizeof (gw_trace_t));
     self->fd = fd;
-    snprintf (self->gateway, sizeof (self->gateway), "%08" PRIx32, gateway);
+    hc_gateway_hex (gateway, self->gateway);
     hc_buf_init (&self->lines, 0);
     hc_buf_init (&self->scratch, 0);
     self->base64 = zarmour_new ();

@@ -75,15 +75,6 @@ static const char *const s_warn_events [] = {
 static const char *const s_client_events [] = {
     "client.error", "signal.invalid", "conn.flood", NULL};
 
-static bool
-s_listed (hc_str_t event, const char *const *list)
-{
-    for (; *list; list++)
-        if (hc_str_eq_cstr (event, *list))
-            return true;
-    return false;
-}
-
 static hc_str_t
 s_field (const msg_log_t *record, const char *key)
 {
@@ -94,31 +85,24 @@ s_field (const msg_log_t *record, const char *key)
     return HC_STR_NULL;
 }
 
-static bool
-s_starts (hc_str_t s, const char *prefix)
-{
-    size_t n = strlen (prefix);
-    return s.len >= n && memcmp (s.ptr, prefix, n) == 0;
-}
-
 alerts_class_t
 alerts_classify (const msg_log_t *record, hc_log_level_t *severity)
 {
     //  Our own complaints about Telegram would feed themselves
     if (hc_str_eq_cstr (record->actor, "notifier")
-    &&  s_starts (record->event, "telegram."))
+    &&  hc_str_starts (record->event, "telegram."))
         return ALERTS_NONE;
     *severity = record->level;
     if (record->level == HC_LOG_ERROR)
         return ALERTS_ALERT;
     *severity = HC_LOG_WARN;
-    if (s_listed (record->event, s_warn_events)
+    if (hc_str_in (record->event, s_warn_events)
     ||  (hc_str_eq_cstr (record->event, "relay.dropped")
          && hc_str_eq_cstr (s_field (record, "reason"), "total_queue_bytes"))
     ||  (hc_str_eq_cstr (record->event, "signal.refused")
          && hc_str_eq_cstr (s_field (record, "code"), "too_many_rooms")))
         return ALERTS_ALERT;
-    if (s_listed (record->event, s_client_events))
+    if (hc_str_in (record->event, s_client_events))
         return ALERTS_CLIENT_ERROR;
     *severity = HC_LOG_INFO;
     if (hc_str_eq_cstr (record->actor, "server")

@@ -27,18 +27,12 @@ struct _p2p_calls_t {
 };
 
 static void
-s_conn_hex (uint64_t conn, char hex [17])
-{
-    snprintf (hex, 17, "%016" PRIx64, conn);
-}
-
-static void
 s_set_status (p2p_calls_t *self, p2p_record_t *record, p2p_status_t status)
 {
     if (record->status == status)
         return;
     char hex [17];
-    s_conn_hex (record->conn, hex);
+    hc_conn_hex (record->conn, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, "call.status",
               hc_field_str ("user", p2p_user_key (record->user)),
               hc_field_str ("conn", hc_str (hex)),
@@ -118,7 +112,7 @@ s_error (p2p_calls_t *self, uint64_t conn, const char *message,
     };
     self->sink.deliver (self->sink.ctx, &conn, 1, fields, 4);
     char hex [17];
-    s_conn_hex (conn, hex);
+    hc_conn_hex (conn, hex);
     HC_EVENT_ERROR (self->sink.log, HC_LOG_INFO, "p2p.error",
                     hc_field_str ("conn", hc_str (hex)),
                     hc_field_str ("handler", hc_str (handler)),
@@ -275,7 +269,7 @@ s_add_user (p2p_calls_t *self, const msg_p2p_t *cmd)
     p2p_text_set (&record->device, hc_str_present (cmd->device)
                                  ? cmd->device : HC_STR_LIT ("\"mobile\""));
     char hex [17];
-    s_conn_hex (cmd->conn, hex);
+    hc_conn_hex (cmd->conn, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.register",
               hc_field_str ("user", cmd->user_key),
               hc_field_str ("conn", hc_str (hex)),
@@ -314,7 +308,7 @@ s_reconnect_error (p2p_calls_t *self, uint64_t conn, const char *error)
                                          HC_STR_LIT ("Try ADD_USER instead")));
     s_send_conn (self, conn, &frame);
     char hex [17];
-    s_conn_hex (conn, hex);
+    hc_conn_hex (conn, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
               hc_field_str ("conn", hc_str (hex)),
               hc_field_str ("result", HC_STR_LIT ("error")),
@@ -382,7 +376,7 @@ s_reconnect (p2p_calls_t *self, const msg_p2p_t *cmd)
                                                      "successfully")));
     s_send_conn (self, cmd->conn, &frame);
     char hex [17];
-    s_conn_hex (cmd->conn, hex);
+    hc_conn_hex (cmd->conn, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, "p2p.reconnect",
               hc_field_str ("conn", hc_str (hex)),
               hc_field_str ("user", cmd->user_key),
@@ -861,7 +855,7 @@ p2p_calls_close (p2p_calls_t *self, uint64_t conn, p2p_now_t now)
     if (!record)
         return;
     char hex [17];
-    s_conn_hex (conn, hex);
+    hc_conn_hex (conn, hex);
     if (s_in_call (record) && self->cfg.reconnect_grace_ms > 0) {
         //  Kept for RECONNECT (B10); the partner hears nothing yet
         p2p_record_detach (&self->tables, record,

@@ -79,12 +79,6 @@ s_gateway_of (zmq_msg_t *identity)
     return gateway;
 }
 
-static void
-s_hex (uint64_t value, int digits, char hex [17])
-{
-    snprintf (hex, 17, "%0*" PRIx64, digits, value);
-}
-
 //  ---------------------------------------------------------------------
 //  Output to gateways
 
@@ -214,11 +208,11 @@ s_gateway_closed (self_t *self, uint32_t gateway, const char *reason,
                   int64_t now)
 {
     char gw_hex [17], conn_hex [17];
-    s_hex (gateway, 8, gw_hex);
+    hc_gateway_hex (gateway, gw_hex);
     size_t count = gateways_conn_count (self->gateways, gateway);
     const gateways_conn_t *conn;
     while ((conn = gateways_any_conn (self->gateways, gateway))) {
-        s_hex (conn->conn, 16, conn_hex);
+        hc_conn_hex (conn->conn, conn_hex);
         HC_EVENT (self->log, HC_LOG_INFO, "conn.close",
                   hc_field_str ("conn", hc_str (conn_hex)),
                   hc_field_str ("gateway", hc_str (gw_hex)),
@@ -250,7 +244,7 @@ s_heard (self_t *self, uint32_t gateway, int64_t now)
     int rc = gateway ? gateways_heard (self->gateways, gateway, now) : -1;
     if (rc == 1) {
         char gw_hex [17];
-        s_hex (gateway, 8, gw_hex);
+        hc_gateway_hex (gateway, gw_hex);
         HC_EVENT (self->log, HC_LOG_INFO, "gateway.up",
                   hc_field_str ("gateway", hc_str (gw_hex)));
         s_welcome (self, gateway, true);
@@ -398,7 +392,7 @@ s_start (self_t *self)
     zpoller_add (self->poller, self->pub);
     self->started = true;
     char epoch [17];
-    s_hex (self->epoch, 16, epoch);
+    hc_conn_hex (self->epoch, epoch);
     HC_LOG (self->log, HC_LOG_INFO, "rooms.ready",
             hc_field_str ("endpoint", hc_str (self->endpoint)),
             hc_field_str ("epoch", hc_str (epoch)));

@@ -61,12 +61,6 @@ struct _sig_rooms_t {
 //  Output helpers
 
 static void
-s_conn_hex (uint64_t conn, char hex [17])
-{
-    snprintf (hex, 17, "%016" PRIx64, conn);
-}
-
-static void
 s_error (sig_rooms_t *self, uint64_t conn, const char *code, const char *text)
 {
     hc_field_t fields [] = {
@@ -76,7 +70,7 @@ s_error (sig_rooms_t *self, uint64_t conn, const char *code, const char *text)
     };
     self->sink.deliver (self->sink.ctx, &conn, 1, fields, 3);
     char hex [17];
-    s_conn_hex (conn, hex);
+    hc_conn_hex (conn, hex);
     HC_EVENT_ERROR (self->sink.log, HC_LOG_INFO, "signal.refused",
                     hc_field_str ("conn", hc_str (hex)),
                     hc_field_str ("code", hc_str (code)));
@@ -318,7 +312,7 @@ s_log_membership (sig_rooms_t *self, const char *event, member_t *member,
                   const char *reason)
 {
     char hex [17];
-    s_conn_hex (member->id, hex);
+    hc_conn_hex (member->id, hex);
     HC_EVENT (self->sink.log, HC_LOG_INFO, event,
               hc_field_str ("room", (hc_str_t){member->room->name,
                                                member->room->name_len}),
@@ -420,7 +414,7 @@ s_leave (sig_rooms_t *self, const msg_sig_t *cmd)
         //  Already out: leaving is idempotent, and an error frame would
         //  end the call in the real client
         char hex [17];
-        s_conn_hex (cmd->conn, hex);
+        hc_conn_hex (cmd->conn, hex);
         HC_LOG (self->sink.log, HC_LOG_DEBUG, "room.leave_ignored",
                 hc_field_str ("conn", hc_str (hex)));
         return;
