@@ -10,4 +10,16 @@
 bool
     hc_sock_readable (zsock_t *sock, bool *terminated);
 
+//  Reads one whole message without waiting. Its first `want` parts land in
+//  parts (initialised here, closed by the caller with hc_sock_close_parts);
+//  any further parts are read and dropped. Returns how many parts the
+//  message had (0 if none was waiting), so anything but `want` is malformed.
+int
+    hc_sock_recv_parts (zsock_t *sock, zmq_msg_t *parts, int want);
+void
+    hc_sock_close_parts (zmq_msg_t *parts, int want);
+
+void
+    hc_sock_test (bool verbose);
+
 #endif

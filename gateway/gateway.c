@@ -743,45 +743,24 @@ s_link_tick (struct ev_loop *loop, ev_timer *timer, int revents)
 static void
 s_receive_rooms (self_t *self)
 {
-    void *sock = zsock_resolve (self->rooms);
-    zmq_msg_t verb, body;
-    zmq_msg_init (&verb);
-    zmq_msg_init (&body);
-    int parts = 0;
-    if (zmq_msg_recv (&verb, sock, ZMQ_DONTWAIT) != -1) {
-        parts = 1;
-        bool more = zmq_msg_more (&verb);
-        if (more && zmq_msg_recv (&body, sock, ZMQ_DONTWAIT) != -1) {
-            parts = 2;
-            more = zmq_msg_more (&body);
-        }
-        while (more) {          //  discard extra parts of a bad message
-            zmq_msg_t extra;
-            zmq_msg_init (&extra);
-            if (zmq_msg_recv (&extra, sock, ZMQ_DONTWAIT) == -1)
-                more = false;
-            else
-                more = zmq_msg_more (&extra);
-            zmq_msg_close (&extra);
-            parts++;
-        }
-    }
-    const char *v = (const char *) zmq_msg_data (&verb);
-    size_t vlen = zmq_msg_size (&verb);
+    zmq_msg_t msg [2];
+    int parts = hc_sock_recv_parts (self->rooms, msg, 2);
+    zmq_msg_t *verb = &msg [0], *body = &msg [1];
+    const char *v = (const char *) zmq_msg_data (verb);
+    size_t vlen = zmq_msg_size (verb);
     if (parts == 2 && vlen == 3 && memcmp (v, MSG_OUT, 3) == 0)
-        s_handle_out (self, zmq_msg_data (&body), zmq_msg_size (&body));
+        s_handle_out (self, zmq_msg_data (body), zmq_msg_size (body));
     else
     if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
-        s_handle_kick (self, zmq_msg_data (&body), zmq_msg_size (&body));
+        s_handle_kick (self, zmq_msg_data (body), zmq_msg_size (body));
     else
     if (parts == 2 && vlen == 7 && memcmp (v, MSG_WELCOME, 7) == 0)
-        s_handle_welcome (self, zmq_msg_data (&body), zmq_msg_size (&body));
+        s_handle_welcome (self, zmq_msg_data (body), zmq_msg_size (body));
     else
     if (parts > 0)
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
                         hc_field_int ("parts", parts));
-    zmq_msg_close (&verb);
-    zmq_msg_close (&body);
+    hc_sock_close_parts (msg, 2);
 }
 
 //  ---------------------------------------------------------------------

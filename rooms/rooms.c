@@ -338,31 +338,14 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
 static void
 s_receive (self_t *self)
 {
-    void *sock = zsock_resolve (self->router);
     zmq_msg_t parts [3];
-    int n = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        if (zmq_msg_recv (&part, sock, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&part);
-            break;
-        }
-        more = zmq_msg_more (&part);
-        if (n < 3)
-            parts [n] = part;   //  moved, closed below
-        else
-            zmq_msg_close (&part);
-        n++;
-    }
+    int n = hc_sock_recv_parts (self->router, parts, 3);
     if (n == 3)
         s_dispatch (self, &parts [0], &parts [1], &parts [2]);
     else
     if (n > 0)
         s_malformed (self, "?", "wrong number of parts");
-    for (int i = 0; i < n && i < 3; i++)
-        zmq_msg_close (&parts [i]);
+    hc_sock_close_parts (parts, 3);
 }
 
 //  ---------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "common/link.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/sock.h"
 #include "common/utf8.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_link.h"
@@ -40,6 +41,7 @@ static const test_item_t s_tests [] = {
     {"utf8", utf8_test},
     {"idmap", hc_idmap_test},
     {"msg", msg_test},
+    {"sock", hc_sock_test},
     {"config", hc_config_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
