@@ -16,17 +16,16 @@ from harness import ServerTest  # noqa: E402
 
 
 class P2PTest(ServerTest):
-    async def user(self, user_id, path="/", **fields):
-        """A client registered with ADD_USER (processed before returning)."""
-        c = await self.client(path)
-        self.assertEqual(await c.recv(), {"type": "userConnect"})
-        await c.send(dict({"route": "ADD_USER", "userId": user_id}, **fields))
-        self.assertEqual(await c.barrier(), [])
-        return c
-
     async def connected(self, path="/"):
         c = await self.client(path)
         self.assertEqual(await c.recv(), {"type": "userConnect"})
+        return c
+
+    async def user(self, user_id, path="/", **fields):
+        """A client registered with ADD_USER (processed before returning)."""
+        c = await self.connected(path)
+        await c.send(dict({"route": "ADD_USER", "userId": user_id}, **fields))
+        self.assertEqual(await c.barrier(), [])
         return c
 
     async def expect(self, client, *frames):
@@ -120,14 +119,19 @@ class Examples(P2PTest):
                                       to="in_call")
         self.assertEqual(status["from"], "ringing")
 
-    async def test_example2_callee_rejects(self):
+    async def ringing(self, sdp):
+        """a2 calls b2, whose phone rings (examples 2 and 3)."""
         a = await self.user("a2", name="A2")
         b = await self.user("b2", name="B2")
         await a.send({"route": "OFFER", "userId": "a2", "candidates": "b2",
-                      "sdp": "S"})
-        await self.expect(b, {"type": "call", "sdp": "S", "userId": "a2",
+                      "sdp": sdp})
+        await self.expect(b, {"type": "call", "sdp": sdp, "userId": "a2",
                               "name": "A2", "photo": "", "candidates": "a2",
                               "device": "mobile"}, streams({}))
+        return a, b
+
+    async def test_example2_callee_rejects(self):
+        a, b = await self.ringing("S")
         await b.send({"route": "DECLINE", "userId": "b2"})
         await self.expect(a, {"type": "decline", "name": "B2"})
         await self.expect(b, CANCEL)
@@ -136,13 +140,7 @@ class Examples(P2PTest):
         await self.nothing(a, b)
 
     async def test_example3_caller_cancels(self):
-        a = await self.user("a2", name="A2")
-        b = await self.user("b2", name="B2")
-        await a.send({"route": "OFFER", "userId": "a2", "candidates": "b2",
-                      "sdp": "S2"})
-        await self.expect(b, {"type": "call", "sdp": "S2", "userId": "a2",
-                              "name": "A2", "photo": "", "candidates": "a2",
-                              "device": "mobile"}, streams({}))
+        a, b = await self.ringing("S2")
         await a.send({"route": "DECLINE", "userId": "a2"})
         await self.expect(b, CANCEL, {"type": "decline", "name": "A2"})
         await self.expect(a, CANCEL)
