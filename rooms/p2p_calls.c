@@ -248,13 +248,12 @@ s_add_user (p2p_calls_t *self, const msg_p2p_t *cmd)
     }
     //  A fresh record: the connection's old one goes (B16), whatever id
     p2p_record_t *old = p2p_record_find (&self->tables, cmd->conn);
-    if (old && old->user == user && user->records_n == 1) {
-        s_record_end (self, old);       //  the user itself goes too
-        user = NULL;
-    }
-    else
-    if (old)
+    if (old) {
+        bool last = old->user == user && user->records_n == 1;
         s_record_end (self, old);
+        if (last)
+            user = NULL;                //  the user went with its record
+    }
     if (user && user->records_n >= self->cfg.max_devices) {
         s_error (self, cmd->conn, "Too many connections for this user",
                  "ADD_USER", NULL, 0);
