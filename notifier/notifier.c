@@ -29,7 +29,8 @@
 #include <unistd.h>
 
 #define PROBE_TOPIC "sys.probe"
-#define PROBE_TRIES 200         //  10 ms apart
+#define PROBE_TRIES 200         //  10 ms apart, at start
+#define STOP_PROBE_TRIES 50     //  ...at $TERM
 #define DRAIN_QUIET_MS 30       //  at exit, stop after this much silence
 #define DRAIN_MAX_MS 500        //  ...or after this long in all
 #define DRAIN_BATCH 1000        //  records per wakeup before polling again
@@ -399,13 +400,14 @@ s_start_alerts (self_t *self)
 //  ---------------------------------------------------------------------
 //  Actor
 
-//  Sends probes until one comes back through the bus
+//  Sends probes until one comes back through the bus; records met on the
+//  way are handled
 static bool
-s_probe_bus (self_t *self)
+s_probe_bus (self_t *self, int tries)
 {
     zsock_set_subscribe (self->sub, PROBE_TOPIC);
     bool seen = false;
-    for (int attempt = 0; attempt < PROBE_TRIES && !seen; attempt++) {
+    for (int attempt = 0; attempt < tries && !seen; attempt++) {
         zstr_sendx (self->pub, PROBE_TOPIC, "", NULL);
         zpoller_t *poller = zpoller_new (self->sub, NULL);
         while (!seen && zpoller_wait (poller, 10)) {
@@ -434,7 +436,7 @@ s_start (self_t *self)
     hc_link_connect (self->sub, hc_endpoint_subscribe (&self->cfg),
                      &self->cfg);
     zsock_set_subscribe (self->sub, MSG_LOG_TOPIC);
-    bool linked = s_probe_bus (self);
+    bool linked = s_probe_bus (self, PROBE_TRIES);
     self->started = true;
     if (linked)
         HC_LOG (self->log, HC_LOG_INFO, "notifier.ready",
@@ -448,16 +450,42 @@ s_start (self_t *self)
     return 0;
 }
 
+//  Reads records until the bus is quiet; at exit, what is already on its
+//  way still gets written
+static void
+s_drain (self_t *self)
+{
+    if (!self->started)
+        return;
+    int64_t until = zclock_mono () + DRAIN_MAX_MS;
+    zpoller_t *poller = zpoller_new (self->sub, NULL);
+    while (zclock_mono () < until && zpoller_wait (poller, DRAIN_QUIET_MS))
+        s_handle_sub (self);
+    zpoller_destroy (&poller);
+}
+
+//  At $TERM, records other actors published just before (server.stopping)
+//  may still be inside the bus: a probe that comes back, then silence,
+//  means they have arrived, so their alerts are sent in the grace period
+static void
+s_handle_term (self_t *self)
+{
+    self->terminated = true;
+    self->stop_at = zclock_mono () + STOP_GRACE_MS;
+    if (self->telegram)
+        telegram_cancel_updates (self->telegram);
+    if (self->started) {
+        s_probe_bus (self, STOP_PROBE_TRIES);
+        s_drain (self);
+    }
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
     char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM")) {
-        self->terminated = true;
-        self->stop_at = zclock_mono () + STOP_GRACE_MS;
-        if (self->telegram)
-            telegram_cancel_updates (self->telegram);
-    }
+    if (!command || streq (command, "$TERM"))
+        s_handle_term (self);
     else
     if (streq (command, "START") && !self->started)
         zsock_send (self->pipe, "i", s_start (self));
@@ -514,19 +542,6 @@ s_flushing (self_t *self)
     int64_t next_at = alerts_next_at (self->alerts);
     return telegram_active (self->telegram) > 0
         || (next_at >= 0 && next_at < self->stop_at);
-}
-
-//  What is already on its way still gets written
-static void
-s_drain_at_exit (self_t *self)
-{
-    if (!self->started)
-        return;
-    int64_t until = zclock_mono () + DRAIN_MAX_MS;
-    zpoller_t *poller = zpoller_new (self->sub, NULL);
-    while (zclock_mono () < until && zpoller_wait (poller, DRAIN_QUIET_MS))
-        s_handle_sub (self);
-    zpoller_destroy (&poller);
 }
 
 static void
@@ -618,6 +633,6 @@ notifier_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (const hc_config_t *) args);
     zsock_signal (pipe, 0);
     s_loop (self);
-    s_drain_at_exit (self);
+    s_drain (self);
     s_self_destroy (&self);
 }
