@@ -4,6 +4,7 @@
     default, bounds and help text. Loading, validation and --help all walk it.
 */
 #include "config.h"
+#include "netlist.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -50,6 +51,12 @@ static const opt_spec_t s_options [] = {
      "largest client message; larger ones close the connection (1009)"},
     {"max-connections", "MAX_CONNECTIONS", T_INT, "10000", 1, 1000000,
      OFF (max_connections), "concurrent WebSocket connections"},
+    {"max-connections-per-ip", "MAX_CONNECTIONS_PER_IP", T_INT, "100", 0,
+     1000000, OFF (max_connections_per_ip),
+     "concurrent WebSocket connections from one client address (0 = no cap)"},
+    {"trusted-proxies", "TRUSTED_PROXIES", T_TEXT, "127.0.0.1,::1", 0, 0,
+     OFF (trusted_proxies), "reverse proxies (addresses, networks as "
+     "10.0.0.0/8) whose X-Forwarded-For names the client"},
     {"rate-limit", "RATE_LIMIT", T_INT, "50", 0, 1000000, OFF (rate_limit),
      "client frames per second per connection (0 = no limit)"},
     {"rate-burst", "RATE_BURST", T_INT, "200", 1, 1000000, OFF (rate_burst),
@@ -578,6 +585,14 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
         snprintf (err, err_size, "WS_HOST: must not be empty");
         return -1;
     }
+    hc_netlist_t proxies;
+    char bad [64];
+    if (hc_netlist_parse (&proxies, cfg->trusted_proxies, bad, sizeof (bad))) {
+        snprintf (err, err_size, "TRUSTED_PROXIES: '%s' is not an IP address "
+                                 "or a network such as 10.0.0.0/8 (at most "
+                                 "%d, comma-separated)", bad, HC_NETLIST_MAX);
+        return -1;
+    }
     if (cfg->rate_limit > 0 && cfg->rate_burst < 1) {
         snprintf (err, err_size, "RATE_BURST: must be at least 1");
         return -1;
@@ -690,6 +705,14 @@ hc_config_test (bool verbose)
     char *argv4 [] = {"homecall", "--log-level", "loud", NULL};
     assert (hc_config_load (&cfg, 3, argv4, dotenv, err, sizeof (err)) == -1);
     assert (strstr (err, "LOG_LEVEL"));
+    //  Proxies: loopback by default; a wrong entry is quoted
+    assert (hc_config_load (&cfg, 1, argv0, dotenv, err, sizeof (err)) == 0);
+    assert (strcmp (cfg.trusted_proxies, "127.0.0.1,::1") == 0
+            && cfg.max_connections_per_ip == 100);
+    char *argv6 [] = {"homecall", "--trusted-proxies", "10.0.0.0/8,proxy",
+                      NULL};
+    assert (hc_config_load (&cfg, 3, argv6, dotenv, err, sizeof (err)) == -1);
+    assert (strstr (err, "TRUSTED_PROXIES") && strstr (err, "'proxy'"));
 
     //  Telegram: the original's TG_API_KEY is an alias; the real name wins
     unsetenv ("TELEGRAM_BOT_TOKEN");

@@ -19,6 +19,7 @@
     ZMQ_IMMEDIATE, so nothing queues for a rooms that is not there.
 */
 #include "gateway.h"
+#include "gw_client.h"
 #include "gw_json.h"
 #include "gw_link.h"
 #include "gw_p2p.h"
@@ -70,6 +71,8 @@ typedef struct {
     gw_link_t link;             //  is rooms there, and which run of it
     gw_trace_t *trace;          //  TRACE file, or NULL
     zhashx_t *sessions;         //  connection id -> gw_session_t
+    gw_clients_t *clients;      //  connections per client address
+    hc_netlist_t proxies;       //  TRUSTED_PROXIES
     uint32_t instance;          //  high half of our connection ids
     char instance_hex [9];      //  the same, as logs and events show it
     uint32_t next_seq;          //  low half
@@ -347,6 +350,62 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
 //  ---------------------------------------------------------------------
 //  Session lifecycle (lws callbacks, gateway thread)
 
+//  Writes a whole text/plain answer; -1 if the connection is done with
+static int
+s_http_reply (struct lws *wsi, unsigned status, const char *body)
+{
+    unsigned char buf [LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof (buf) - 1;
+    size_t body_len = strlen (body);
+    if (lws_add_http_common_headers (wsi, status, "text/plain", body_len, &p,
+                                     end)
+    ||  lws_finalize_write_http_header (wsi, start, &p, end))
+        return -1;
+    memcpy (buf + LWS_PRE, body, body_len);
+    if (lws_write (wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL)
+        != (int) body_len)
+        return -1;
+    return lws_http_transaction_completed (wsi) ? -1 : 0;
+}
+
+//  Plain HTTP: /healthz answers 200 for load balancers; anything else is
+//  a WebSocket endpoint and gets 426, as the original did
+static int
+s_http (self_t *self, struct lws *wsi, const char *path)
+{
+    bool health = path && strcmp (path, "/healthz") == 0;
+    const char *body = !health ? "Upgrade Required\n"
+                     : self->link.up ? "ok\n" : "rooms unavailable\n";
+    unsigned status = !health ? 426
+                    : self->link.up ? HTTP_STATUS_OK
+                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
+    return s_http_reply (wsi, status, body);
+}
+
+//  Who the client is: the socket peer, or behind a trusted proxy the
+//  address it forwarded (then via names the proxy; else it is "")
+static void
+s_client_address (self_t *self, struct lws *wsi, char *peer, size_t peer_size,
+                  char *via, size_t via_size)
+{
+    char socket_peer [HC_ADDR_TEXT] = "";
+    if (!lws_get_peer_simple (wsi, socket_peer, sizeof (socket_peer)))
+        strcpy (socket_peer, "?");
+    //  A header longer than this is not from a proxy we would trust
+    char forwarded [1024];
+    if (lws_hdr_copy (wsi, forwarded, sizeof (forwarded),
+                      WSI_TOKEN_X_FORWARDED_FOR) < 0)
+        forwarded [0] = 0;
+    gw_client_address (&self->proxies, socket_peer, forwarded, peer,
+                       peer_size);
+    char canonical [HC_ADDR_TEXT];
+    if (hc_addr_canonical (socket_peer, canonical, sizeof (canonical)))
+        snprintf (canonical, sizeof (canonical), "%s", socket_peer);
+    snprintf (via, via_size, "%s", strcmp (canonical, peer) ? canonical
+                                                            : "");
+}
+
 static void
 s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
 {
@@ -360,8 +419,9 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
         *query = 0;             //  the path decides; a query is ignored
     session->dialect = strcmp (path, "/signal") == 0 ? HC_DIALECT_SIGNAL
                                                      : HC_DIALECT_P2P;
-    if (!lws_get_peer_simple (wsi, session->peer, sizeof (session->peer)))
-        strcpy (session->peer, "?");
+    s_client_address (self, wsi, session->peer, sizeof (session->peer),
+                      session->via, sizeof (session->via));
+    gw_clients_add (self->clients, session->peer);
     int rc = zhashx_insert (self->sessions, &session->id, session);
     assert (rc == 0);
     (void) rc;
@@ -380,7 +440,8 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
               hc_field_str ("dialect", hc_str (hc_dialect_name (
                                                session->dialect))),
               hc_field_str ("path", hc_str (path)),
-              hc_field_str ("peer", hc_str (session->peer)));
+              hc_field_str ("peer", hc_str (session->peer)),
+              hc_field_str ("via", hc_str (session->via)));
     if (self->trace)
         gw_trace_open (self->trace, session->id, session->dialect, path,
                        session->peer);
@@ -501,6 +562,7 @@ s_session_closed (self_t *self, gw_session_t *session)
 {
     if (session->registered) {
         zhashx_delete (self->sessions, &session->id);
+        gw_clients_remove (self->clients, session->peer);
         session->registered = false;
         msg_close_t close = {session->id};
         if (msg_enc_close (self->enc, &close) == 0)
@@ -521,30 +583,47 @@ s_session_closed (self_t *self, gw_session_t *session)
         ev_break (self->loop, EVBREAK_ALL);
 }
 
-//  Plain HTTP: /healthz answers 200 for load balancers; anything else is
-//  a WebSocket endpoint and gets 426, as the original did
+//  Before the upgrade: refused (the handshake fails) when stopping, while
+//  rooms is away, or over a connection cap
 static int
-s_http (self_t *self, struct lws *wsi, const char *path)
+s_filter (self_t *self, struct lws *wsi)
 {
-    bool health = path && strcmp (path, "/healthz") == 0;
-    const char *body = !health ? "Upgrade Required\n"
-                     : self->link.up ? "ok\n" : "rooms unavailable\n";
-    unsigned status = !health ? 426
-                    : self->link.up ? HTTP_STATUS_OK
-                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
-    unsigned char buf [LWS_PRE + 512];
-    unsigned char *start = buf + LWS_PRE, *p = start;
-    unsigned char *end = buf + sizeof (buf) - 1;
-    if (lws_add_http_common_headers (wsi, status, "text/plain",
-                                     strlen (body), &p, end)
-    ||  lws_finalize_write_http_header (wsi, start, &p, end))
-        return 1;
-    size_t body_len = strlen (body);
-    memcpy (buf + LWS_PRE, body, body_len);
-    if (lws_write (wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL)
-        != (int) body_len)
-        return 1;
-    return lws_http_transaction_completed (wsi) ? -1 : 0;
+    const char *reason = NULL;
+    char peer [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
+    s_client_address (self, wsi, peer, sizeof (peer), via, sizeof (via));
+    if (self->stopping)
+        reason = "stopping";
+    else
+    if (!self->link.up)
+        reason = "rooms_unavailable";
+    else
+    if (zhashx_size (self->sessions) >= (size_t) self->cfg.max_connections)
+        reason = "max_connections";
+    else
+    if (self->cfg.max_connections_per_ip > 0
+    &&  gw_clients_count (self->clients, peer)
+            >= (size_t) self->cfg.max_connections_per_ip)
+        reason = "max_connections_per_ip";
+    if (!reason)
+        return 0;
+    HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
+              hc_field_str ("reason", hc_str (reason)),
+              hc_field_str ("peer", hc_str (peer)),
+              hc_field_str ("via", hc_str (via)));
+    //  An HTTP answer the client's library can report, then the close.
+    //  Written whole: lws would call it HTTP/1.0 at this stage, which
+    //  WebSocket clients refuse to parse.
+    bool per_ip = strcmp (reason, "max_connections_per_ip") == 0;
+    unsigned char buf [LWS_PRE + 256];
+    int len = snprintf ((char *) buf + LWS_PRE, sizeof (buf) - LWS_PRE,
+                        "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
+                        "content-length: %zu\r\nconnection: close\r\n"
+                        "\r\n%s\n",
+                        per_ip ? "429 Too Many Requests"
+                               : "503 Service Unavailable",
+                        strlen (reason) + 1, reason);
+    lws_write (wsi, buf + LWS_PRE, (size_t) len, LWS_WRITE_HTTP_HEADERS);
+    return -1;
 }
 
 static int
@@ -557,17 +636,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
         case LWS_CALLBACK_HTTP:
             return s_http (self, wsi, (const char *) in);
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            if (self->stopping || !self->link.up
-            ||  zhashx_size (self->sessions)
-                    >= (size_t) self->cfg.max_connections) {
-                HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
-                          hc_field_str ("reason", hc_str (
-                              self->stopping ? "stopping"
-                              : !self->link.up ? "rooms_unavailable"
-                                               : "max_connections")));
-                return -1;
-            }
-            return 0;
+            return s_filter (self, wsi);
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if (len >= 2)
                 session->peer_close_code = (uint16_t) (
@@ -1006,6 +1075,12 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     if (!self->loop)
         self->loop = ev_loop_new (0);
     self->sessions = hc_idmap_new ();
+    self->clients = gw_clients_new ();
+    char bad [64];
+    int parsed = hc_netlist_parse (&self->proxies, cfg->trusted_proxies, bad,
+                                   sizeof (bad));
+    assert (parsed == 0);       //  hc_config_load checked it
+    (void) parsed;
     self->enc = msg_enc_new ();
     self->dec = msg_dec_new ();
     if (getrandom (&self->instance, sizeof (self->instance), 0)
@@ -1102,6 +1177,7 @@ s_self_destroy (self_t **self_p)
     msg_dec_destroy (&self->dec);
     if (self->sessions)
         zhashx_destroy (&self->sessions);
+    gw_clients_destroy (&self->clients);
     zsock_destroy (&self->rooms);
     zsock_destroy (&self->pub);
     gw_json_teardown ();

@@ -12,8 +12,10 @@
 #include "common/link.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/netlist.h"
 #include "common/sock.h"
 #include "common/utf8.h"
+#include "gateway/gw_client.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_link.h"
 #include "gateway/gw_p2p.h"
@@ -43,8 +45,10 @@ static const test_item_t s_tests [] = {
     {"msg", msg_test},
     {"sock", hc_sock_test},
     {"config", hc_config_test},
+    {"netlist", hc_netlist_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
+    {"gw_client", gw_client_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},
     {"gw_session", gw_session_test},

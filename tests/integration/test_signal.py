@@ -10,6 +10,8 @@ import socket
 import sys
 import unittest
 
+import websockets
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Client, Server, ServerTest, TIMEOUT  # noqa: E402
 
@@ -350,6 +352,69 @@ class RateLimit(ServerTest):
         self.assertEqual(len(self.server.wait_count("relay.queued", 3)), 3)
 
 
+class CapsTest(ServerTest):
+    """Helpers for the connection caps: a refused handshake, a client that
+    comes through a proxy."""
+
+    async def refused(self, status, **kwargs):
+        with self.assertRaises(websockets.InvalidStatusCode) as caught:
+            await self.client(**kwargs)
+        self.assertEqual(caught.exception.status_code, status)
+
+    def via_proxy(self, chain):
+        return {"extra_headers": {"X-Forwarded-For": chain}}
+
+
+class ConnectionCaps(CapsTest):
+    """MAX_CONNECTIONS_PER_IP and MAX_CONNECTIONS; clients behind a trusted
+    proxy (loopback, by default) counted by the address it forwards."""
+
+    server_args = ("--max-connections-per-ip", "2", "--max-connections", "4")
+
+    async def test_one_address_cannot_take_every_connection(self):
+        alice = await self.joined("c1", "alice")
+        bob = await self.joined("c1", "bob")
+        await self.refused(429)
+        refused = self.server.wait_log("conn.refused")
+        self.assertEqual((refused["reason"], refused["peer"], refused["via"]),
+                         ("max_connections_per_ip", "127.0.0.1", ""))
+        # Others behind the proxy still get in, each counted as itself; a
+        # forged left part of the chain is never believed
+        carol = await self.client(**self.via_proxy("198.51.100.7"))
+        dave = await self.client(**self.via_proxy("6.6.6.6, 198.51.100.8"))
+        opened = self.server.wait_count("conn.open", 4)
+        self.assertEqual([(o["peer"], o["via"]) for o in opened[2:]],
+                         [("198.51.100.7", "127.0.0.1"),
+                          ("198.51.100.8", "127.0.0.1")])
+        # The server is full now, whoever asks
+        await self.refused(503, **self.via_proxy("198.51.100.9"))
+        self.assertEqual(self.server.wait_count("conn.refused", 2)[1]
+                         ["reason"], "max_connections")
+        # Nobody admitted lost anything
+        await alice.send({"type": "offer", "room": "c1", "sdp": SDP_A})
+        self.assertEqual((await bob.recv())["sdp"], SDP_A)
+        for client, user in ((carol, "carol"), (dave, "dave")):
+            await client.send({"type": "join", "room": "c2", "user": user})
+            await client.barrier()
+        await carol.send({"type": "offer", "room": "c2", "sdp": SDP_B})
+        self.assertEqual((await dave.recv())["sdp"], SDP_B)
+        # A closed connection frees its address's place
+        await bob.ws.close()
+        self.server.wait_log("conn.close")
+        await self.client()
+
+
+class UntrustedProxy(CapsTest):
+    server_args = ("--trusted-proxies", "", "--max-connections-per-ip", "1")
+
+    async def test_forwarded_for_from_an_untrusted_peer_is_ignored(self):
+        await self.client(**self.via_proxy("198.51.100.7"))
+        opened = self.server.wait_log("conn.open")
+        self.assertEqual((opened["peer"], opened["via"]), ("127.0.0.1", ""))
+        # Another made-up address does not buy another place
+        await self.refused(429, **self.via_proxy("198.51.100.8"))
+
+
 class Transport(ServerTest):
     server_args = ("--ping-interval", "1s", "--ping-timeout", "1s")
 
@@ -445,6 +510,7 @@ class Configuration(unittest.TestCase):
                 (("--ws-port", "70000"), {}, "out of range"),
                 (("--queue-ttl", "soon"), {}, "QUEUE_TTL"),
                 (("--log-level", "loud"), {}, "LOG_LEVEL"),
+                ((), {"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"),
                 (("--frobnicate", "1"), {}, "--frobnicate")]:
             with self.subTest(args=args, env=env):
                 result = self.run_binary(*args, env=env)
