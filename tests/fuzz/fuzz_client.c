@@ -1,19 +1,40 @@
-/*  fuzz_client.c - both client frame readers, with whatever bytes arrive
+/*  fuzz_client.c - both client frame readers, and the X-Forwarded-For
+    reader, with whatever bytes arrive
 
     Besides not crashing: every command read must encode and decode back
     through the codec, and every slice must point into the input or into
-    memory the readers own.
+    memory the readers own; a client address read from a header is an
+    address, or the proxy's.
 */
 #include "common/msg.h"
 #include "common/utf8.h"
+#include "gateway/gw_client.h"
 #include "gateway/gw_p2p.h"
 #include "gateway/gw_signal.h"
 
 #include <assert.h>
+#include <string.h>
 
 static msg_enc_t *s_enc;
 static msg_dec_t *s_dec;
 static gw_p2p_result_t s_p2p;
+static hc_netlist_t s_proxies;
+
+//  As a header: up to the first NUL, as lws hands it over
+static void
+s_forwarded_for (const uint8_t *data, size_t size)
+{
+    char header [1024];
+    size_t len = size < sizeof (header) - 1 ? size : sizeof (header) - 1;
+    memcpy (header, data, len);
+    header [len] = 0;
+    char client [HC_ADDR_TEXT];
+    gw_client_address (&s_proxies, "127.0.0.1", header, client,
+                       sizeof (client));
+    char again [HC_ADDR_TEXT];
+    assert (hc_addr_canonical (client, again, sizeof (again)) == 0
+            && strcmp (client, again) == 0);
+}
 
 int
     LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -25,7 +46,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         gw_json_setup ();
         s_enc = msg_enc_new ();
         s_dec = msg_dec_new ();
+        char bad [64];
+        int rc = hc_netlist_parse (&s_proxies, "127.0.0.1,10.0.0.0/8,fd00::/8",
+                                   bad, sizeof (bad));
+        assert (rc == 0);
+        (void) rc;
     }
+    s_forwarded_for (data, size);
     //  Text frames reach the readers only as valid UTF-8
     if (!utf8_valid (data, size))
         return 0;
