@@ -13,6 +13,7 @@
 #include "endpoints.h"
 #include "link.h"
 #include "log.h"
+#include "tally.h"
 
 #define BUS_HWM 100000
 #define MAX_PARTS 2             //  topic and body
@@ -33,24 +34,17 @@ typedef struct {
     bool announced;             //  bus.ready went out
     bool started;               //  sockets bound
     bool terminated;            //  $TERM received
-    uint64_t malformed;         //  messages dropped
-    uint64_t malformed_logged;  //  ...as of the last record
-    int64_t malformed_log_at;   //  when that record went out (mono ms)
+    hc_tally_t malformed;       //  messages dropped, logged once a second
 } self_t;
 
 static void
 s_malformed (self_t *self, const char *why)
 {
-    self->malformed++;
-    int64_t now = zclock_mono ();
-    if (now - self->malformed_log_at < 1000)
-        return;
-    int64_t count = (int64_t) (self->malformed - self->malformed_logged);
-    HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
-                    hc_field_int ("count", count),
-                    hc_field_str ("why", hc_str (why)));
-    self->malformed_logged = self->malformed;
-    self->malformed_log_at = now;
+    uint64_t count = hc_tally_add (&self->malformed, zclock_mono (), 1000);
+    if (count)
+        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
+                        hc_field_int ("count", (int64_t) count),
+                        hc_field_str ("why", hc_str (why)));
 }
 
 //  Reads one whole message (at most MAX_PARTS kept); returns its part count

@@ -33,6 +33,7 @@
 #include "../common/log.h"
 #include "../common/sig_errors.h"
 #include "../common/sock.h"
+#include "../common/tally.h"
 #include "../common/utf8.h"
 
 #include <ev.h>
@@ -46,6 +47,21 @@
 #define LINK_WAIT_MS 2000       //  START waits this long for rooms at most
 #define CLOSE_RESTART 1012      //  WebSocket "service restart"
 #define CLOSE_TRY_LATER 1013    //  WebSocket "try again later"
+#define TALLY_MS 1000           //  repeated warnings: one record a second
+
+//  Why a handshake was refused; each is logged apart
+typedef enum {
+    REFUSED_STOPPING,
+    REFUSED_ROOMS_UNAVAILABLE,
+    REFUSED_MAX_CONNECTIONS,
+    REFUSED_MAX_CONNECTIONS_PER_IP,
+    REFUSED_REASONS
+} refused_t;
+
+static const char *s_refused_names [REFUSED_REASONS] = {
+    "stopping", "rooms_unavailable", "max_connections",
+    "max_connections_per_ip"
+};
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe: START, $TERM
@@ -81,14 +97,20 @@ typedef struct {
     bool stopping;              //  closing clients before exit
     //  Counters for gateway.stats
     uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
-    uint64_t busy_logged;       //  busy count as of the last signal.busy
-    double busy_log_at;         //  when that record went out (ev_now)
+    hc_tally_t busy_log;        //  signal.busy, once a second
+    hc_tally_t refused_log [REFUSED_REASONS];  //  conn.refused, the same
 } self_t;
 
 static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
 
 //  ---------------------------------------------------------------------
 //  Helpers
+
+static int64_t
+s_now_ms (self_t *self)
+{
+    return (int64_t) (ev_now (self->loop) * 1000);
+}
 
 //  True if sock has a message; a terminating context stops the loop
 static bool
@@ -219,13 +241,11 @@ s_busy (self_t *self, gw_session_t *session)
     self->busy++;
     s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
                   "SERVER");
-    if (ev_now (self->loop) - self->busy_log_at >= 1.0) {
-        int64_t count = (int64_t) (self->busy - self->busy_logged);
+    uint64_t count = hc_tally_add (&self->busy_log, s_now_ms (self),
+                                   TALLY_MS);
+    if (count)
         HC_LOG (self->log, HC_LOG_WARN, "signal.busy",
-                hc_field_int ("count", count));
-        self->busy_logged = self->busy;
-        self->busy_log_at = ev_now (self->loop);
-    }
+                hc_field_int ("count", (int64_t) count));
 }
 
 //  Malformed input: "Invalid message" (with a code saying why, or the p2p
@@ -584,44 +604,50 @@ s_session_closed (self_t *self, gw_session_t *session)
 }
 
 //  Before the upgrade: refused (the handshake fails) when stopping, while
-//  rooms is away, or over a connection cap
+//  rooms is away, or over a connection cap. A flood of refusals makes one
+//  record a second per reason, with the count.
 static int
 s_filter (self_t *self, struct lws *wsi)
 {
-    const char *reason = NULL;
     char peer [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
     s_client_address (self, wsi, peer, sizeof (peer), via, sizeof (via));
+    refused_t reason;
     if (self->stopping)
-        reason = "stopping";
+        reason = REFUSED_STOPPING;
     else
     if (!self->link.up)
-        reason = "rooms_unavailable";
+        reason = REFUSED_ROOMS_UNAVAILABLE;
     else
     if (zhashx_size (self->sessions) >= (size_t) self->cfg.max_connections)
-        reason = "max_connections";
+        reason = REFUSED_MAX_CONNECTIONS;
     else
     if (self->cfg.max_connections_per_ip > 0
     &&  gw_clients_count (self->clients, peer)
             >= (size_t) self->cfg.max_connections_per_ip)
-        reason = "max_connections_per_ip";
-    if (!reason)
+        reason = REFUSED_MAX_CONNECTIONS_PER_IP;
+    else
         return 0;
-    HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
-              hc_field_str ("reason", hc_str (reason)),
-              hc_field_str ("peer", hc_str (peer)),
-              hc_field_str ("via", hc_str (via)));
+    const char *name = s_refused_names [reason];
+    uint64_t count = hc_tally_add (&self->refused_log [reason],
+                                   s_now_ms (self), TALLY_MS);
+    if (count)
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
+                  hc_field_str ("reason", hc_str (name)),
+                  hc_field_int ("count", (int64_t) count),
+                  hc_field_str ("peer", hc_str (peer)),
+                  hc_field_str ("via", hc_str (via)));
     //  An HTTP answer the client's library can report, then the close.
     //  Written whole: lws would call it HTTP/1.0 at this stage, which
     //  WebSocket clients refuse to parse.
-    bool per_ip = strcmp (reason, "max_connections_per_ip") == 0;
     unsigned char buf [LWS_PRE + 256];
     int len = snprintf ((char *) buf + LWS_PRE, sizeof (buf) - LWS_PRE,
                         "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
                         "content-length: %zu\r\nconnection: close\r\n"
                         "\r\n%s\n",
-                        per_ip ? "429 Too Many Requests"
-                               : "503 Service Unavailable",
-                        strlen (reason) + 1, reason);
+                        reason == REFUSED_MAX_CONNECTIONS_PER_IP
+                            ? "429 Too Many Requests"
+                            : "503 Service Unavailable",
+                        strlen (name) + 1, name);
     lws_write (wsi, buf + LWS_PRE, (size_t) len, LWS_WRITE_HTTP_HEADERS);
     return -1;
 }

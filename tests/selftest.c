@@ -14,6 +14,7 @@
 #include "common/msg.h"
 #include "common/netlist.h"
 #include "common/sock.h"
+#include "common/tally.h"
 #include "common/utf8.h"
 #include "gateway/gw_client.h"
 #include "gateway/gw_json.h"
@@ -40,6 +41,7 @@ typedef struct {
 
 static const test_item_t s_tests [] = {
     {"buf", hc_buf_test},
+    {"tally", hc_tally_test},
     {"utf8", utf8_test},
     {"idmap", hc_idmap_test},
     {"msg", msg_test},

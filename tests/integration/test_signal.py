@@ -376,8 +376,9 @@ class ConnectionCaps(CapsTest):
         bob = await self.joined("c1", "bob")
         await self.refused(429)
         refused = self.server.wait_log("conn.refused")
-        self.assertEqual((refused["reason"], refused["peer"], refused["via"]),
-                         ("max_connections_per_ip", "127.0.0.1", ""))
+        self.assertEqual((refused["reason"], refused["count"],
+                          refused["peer"], refused["via"]),
+                         ("max_connections_per_ip", 1, "127.0.0.1", ""))
         # Others behind the proxy still get in, each counted as itself; a
         # forged left part of the chain is never believed
         carol = await self.client(**self.via_proxy("198.51.100.7"))
@@ -402,6 +403,29 @@ class ConnectionCaps(CapsTest):
         await bob.ws.close()
         self.server.wait_log("conn.close")
         await self.client()
+
+    async def test_a_flood_of_refusals_is_counted_not_logged_each(self):
+        for _ in range(2):
+            await self.client()
+        for _ in range(30):
+            await self.refused(429)
+        await asyncio.sleep(1.1)
+        await self.refused(429)     # after a second: the held-back count
+
+        def per_ip():
+            return [r for r in self.server.find("conn.refused")
+                    if r["reason"] == "max_connections_per_ip"]
+        # The last refusal is always logged: over a second after the one
+        # before, whichever that was
+        for _ in range(50):
+            if sum(r["count"] for r in per_ip()) == 31:
+                break
+            await asyncio.sleep(0.1)
+        self.assertEqual(sum(r["count"] for r in per_ip()), 31, per_ip())
+        # 30 refusals in much less than a second make one record, or two
+        # on a slow machine; then the one after the pause
+        self.assertLessEqual(len(per_ip()), 3, per_ip())
+        self.assertEqual(per_ip()[0]["count"], 1)
 
 
 class UntrustedProxy(CapsTest):
