@@ -57,6 +57,9 @@ static const opt_spec_t s_options [] = {
     {"trusted-proxies", "TRUSTED_PROXIES", T_TEXT, "127.0.0.1,::1", 0, 0,
      OFF (trusted_proxies), "reverse proxies (addresses, networks as "
      "10.0.0.0/8) whose X-Forwarded-For names the client"},
+    {"metrics-allow", "METRICS_ALLOW", T_TEXT, "127.0.0.1,::1", 0, 0,
+     OFF (metrics_allow), "clients that may read /metrics (addresses, "
+     "networks; empty: /metrics is off)"},
     {"rate-limit", "RATE_LIMIT", T_INT, "50", 0, 1000000, OFF (rate_limit),
      "client frames per second per connection (0 = no limit)"},
     {"rate-burst", "RATE_BURST", T_INT, "200", 1, 1000000, OFF (rate_burst),
@@ -587,12 +590,18 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
     }
     hc_netlist_t proxies;
     char bad [64];
-    if (hc_netlist_parse (&proxies, cfg->trusted_proxies, bad, sizeof (bad))) {
-        snprintf (err, err_size, "TRUSTED_PROXIES: '%s' is not an IP address "
-                                 "or a network such as 10.0.0.0/8 (at most "
-                                 "%d, comma-separated)", bad, HC_NETLIST_MAX);
-        return -1;
-    }
+    const char *lists [][2] = {
+        {"TRUSTED_PROXIES", cfg->trusted_proxies},
+        {"METRICS_ALLOW", cfg->metrics_allow}
+    };
+    for (size_t i = 0; i < sizeof (lists) / sizeof (lists [0]); i++)
+        if (hc_netlist_parse (&proxies, lists [i][1], bad, sizeof (bad))) {
+            snprintf (err, err_size, "%s: '%s' is not an IP address or a "
+                                     "network such as 10.0.0.0/8 (at most %d, "
+                                     "comma-separated)", lists [i][0], bad,
+                      HC_NETLIST_MAX);
+            return -1;
+        }
     if (cfg->rate_limit > 0 && cfg->rate_burst < 1) {
         snprintf (err, err_size, "RATE_BURST: must be at least 1");
         return -1;

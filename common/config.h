@@ -33,6 +33,7 @@ typedef struct {
     int64_t max_connections;        //  concurrent WebSocket connections
     int64_t max_connections_per_ip; //  per client address (0: no cap)
     char trusted_proxies [HC_CFG_TEXT];     //  whose X-Forwarded-For counts
+    char metrics_allow [HC_CFG_TEXT];       //  who may read /metrics
     int64_t rate_limit;             //  frames per second per connection
     int64_t rate_burst;             //  frames a connection may send at once
     int64_t send_queue_max;         //  bytes queued to one slow client

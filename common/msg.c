@@ -311,7 +311,7 @@ msg_enc_hello (msg_enc_t *self, const msg_hello_t *m)
 int
 msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m)
 {
-    msgpack_packer *pk = s_begin (self, 2);
+    msgpack_packer *pk = s_begin (self, 10);
     s_pack_key (pk, "e");
     msgpack_pack_uint64 (pk, m->epoch);
     s_pack_key (pk, "f");
@@ -319,6 +319,15 @@ msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m)
         msgpack_pack_true (pk);
     else
         msgpack_pack_false (pk);
+    const msg_rooms_stats_t *st = &m->stats;
+    const char *keys [] = {"sr", "sm", "sq", "sb", "su", "sc", "sw", "sg"};
+    uint64_t values [] = {st->rooms, st->members, st->queued_frames,
+                          st->queued_bytes, st->p2p_users, st->p2p_linked,
+                          st->p2p_waiting, st->p2p_grace};
+    for (size_t i = 0; i < sizeof (values) / sizeof (values [0]); i++) {
+        s_pack_key (pk, keys [i]);
+        msgpack_pack_uint64 (pk, values [i]);
+    }
     return 0;
 }
 
@@ -869,6 +878,14 @@ msg_dec_welcome (msg_dec_t *self, const void *data, size_t size,
     key_spec_t specs [] = {
         {"e", K_U64, true, &m->epoch, 0, false},
         {"f", K_BOOL, true, &m->fresh, 0, false},
+        {"sr", K_U64, true, &m->stats.rooms, 0, false},
+        {"sm", K_U64, true, &m->stats.members, 0, false},
+        {"sq", K_U64, true, &m->stats.queued_frames, 0, false},
+        {"sb", K_U64, true, &m->stats.queued_bytes, 0, false},
+        {"su", K_U64, true, &m->stats.p2p_users, 0, false},
+        {"sc", K_U64, true, &m->stats.p2p_linked, 0, false},
+        {"sw", K_U64, true, &m->stats.p2p_waiting, 0, false},
+        {"sg", K_U64, true, &m->stats.p2p_grace, 0, false},
     };
     return s_decode (self, data, size, specs, SPECS_N (specs));
 }
@@ -1141,11 +1158,14 @@ msg_test (bool verbose)
     assert (msg_dec_hello (dec, msg_enc_data (enc), msg_enc_size (enc),
                            &hello2) == 0);
     assert (hello2.gateway == 0xdeadbeef);
-    msg_welcome_t welcome = {UINT64_MAX - 1, true}, welcome2;
+    msg_welcome_t welcome = {UINT64_MAX - 1, true,
+                             {1, 2, 3, 4, 5, 6, 7, UINT64_MAX}}, welcome2;
     assert (msg_enc_welcome (enc, &welcome) == 0);
     assert (msg_dec_welcome (dec, msg_enc_data (enc), msg_enc_size (enc),
                              &welcome2) == 0);
     assert (welcome2.epoch == UINT64_MAX - 1 && welcome2.fresh);
+    assert (memcmp (&welcome2.stats, &welcome.stats, sizeof (welcome.stats))
+            == 0);
     //  A gateway number beyond 32 bits is refused
     msg_close_t wide = {(uint64_t) UINT32_MAX + 1};
     msg_enc_close (enc, &wide);

@@ -55,10 +55,23 @@ typedef struct {
     uint32_t gateway;           //  the gateway's instance number
 } msg_hello_t;
 
+//  What rooms holds, as of a WELCOME: for the gateways' /metrics
+typedef struct {
+    uint64_t rooms;             //  /signal rooms
+    uint64_t members;           //  ...and their members
+    uint64_t queued_frames;     //  frames waiting in room queues
+    uint64_t queued_bytes;      //  ...their bytes
+    uint64_t p2p_users;         //  registered p2p users
+    uint64_t p2p_linked;        //  users linked to a call partner (ANSWER)
+    uint64_t p2p_waiting;       //  calls waiting for an offline user
+    uint64_t p2p_grace;         //  dropped connections awaiting RECONNECT
+} msg_rooms_stats_t;
+
 typedef struct {
     uint64_t epoch;             //  random, new each time rooms starts
     bool fresh;                 //  rooms did not know the gateway before:
                                 //  it knows none of its connections
+    msg_rooms_stats_t stats;    //  rooms' state as it answers
 } msg_welcome_t;
 
 typedef enum {

@@ -22,6 +22,7 @@
 #include "gw_client.h"
 #include "gw_json.h"
 #include "gw_link.h"
+#include "gw_metrics.h"
 #include "gw_p2p.h"
 #include "gw_session.h"
 #include "gw_signal.h"
@@ -89,6 +90,9 @@ typedef struct {
     zhashx_t *sessions;         //  connection id -> gw_session_t
     gw_clients_t *clients;      //  connections per client address
     hc_netlist_t proxies;       //  TRUSTED_PROXIES
+    hc_netlist_t metrics_allow; //  METRICS_ALLOW
+    msg_rooms_stats_t rooms_stats;  //  as of rooms' last WELCOME
+    bool rooms_stats_known;     //  a WELCOME came
     uint32_t instance;          //  high half of our connection ids
     char instance_hex [9];      //  the same, as logs and events show it
     uint32_t next_seq;          //  low half
@@ -370,37 +374,35 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
 //  ---------------------------------------------------------------------
 //  Session lifecycle (lws callbacks, gateway thread)
 
-//  Writes a whole text/plain answer; -1 if the connection is done with
+//  Writes a whole answer; body has LWS_PRE bytes of head room. -1 if the
+//  connection is done with.
 static int
-s_http_reply (struct lws *wsi, unsigned status, const char *body)
+s_http_answer (struct lws *wsi, unsigned status, const char *type,
+               hc_buf_t *body)
 {
+    if (body->failed || body->len == 0)
+        return -1;
     unsigned char buf [LWS_PRE + 512];
     unsigned char *start = buf + LWS_PRE, *p = start;
     unsigned char *end = buf + sizeof (buf) - 1;
-    size_t body_len = strlen (body);
-    if (lws_add_http_common_headers (wsi, status, "text/plain", body_len, &p,
-                                     end)
+    if (lws_add_http_common_headers (wsi, status, type, body->len, &p, end)
     ||  lws_finalize_write_http_header (wsi, start, &p, end))
         return -1;
-    memcpy (buf + LWS_PRE, body, body_len);
-    if (lws_write (wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL)
-        != (int) body_len)
+    if (lws_write (wsi, (unsigned char *) body->data, body->len,
+                   LWS_WRITE_HTTP_FINAL) != (int) body->len)
         return -1;
     return lws_http_transaction_completed (wsi) ? -1 : 0;
 }
 
-//  Plain HTTP: /healthz answers 200 for load balancers; anything else is
-//  a WebSocket endpoint and gets 426, as the original did
 static int
-s_http (self_t *self, struct lws *wsi, const char *path)
+s_http_text (struct lws *wsi, unsigned status, const char *text)
 {
-    bool health = path && strcmp (path, "/healthz") == 0;
-    const char *body = !health ? "Upgrade Required\n"
-                     : self->link.up ? "ok\n" : "rooms unavailable\n";
-    unsigned status = !health ? 426
-                    : self->link.up ? HTTP_STATUS_OK
-                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
-    return s_http_reply (wsi, status, body);
+    hc_buf_t body;
+    hc_buf_init (&body, LWS_PRE);
+    hc_buf_append_cstr (&body, text);
+    int rc = s_http_answer (wsi, status, "text/plain", &body);
+    hc_buf_free (&body);
+    return rc;
 }
 
 //  Who the client is: the socket peer, or behind a trusted proxy the
@@ -601,6 +603,60 @@ s_session_closed (self_t *self, gw_session_t *session)
     gw_session_clear (session);
     if (self->stopping && zhashx_size (self->sessions) == 0)
         ev_break (self->loop, EVBREAK_ALL);
+}
+
+//  /metrics, to the clients METRICS_ALLOW names (behind a trusted proxy,
+//  the client it forwarded, so a public proxy does not open it to all)
+static int
+s_http_metrics (self_t *self, struct lws *wsi)
+{
+    if (self->metrics_allow.size == 0)
+        return s_http_text (wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+    char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
+    s_client_address (self, wsi, client, sizeof (client), via, sizeof (via));
+    if (!hc_netlist_contains (&self->metrics_allow, client))
+        return s_http_text (wsi, HTTP_STATUS_FORBIDDEN, "forbidden\n");
+    gw_metrics_t metrics = {
+        .version = HOMECALL_VERSION, .gateway = self->instance_hex,
+        .connections = {{0, "signal"}, {0, "p2p"}},
+        .frames_in = self->frames_in, .frames_out = self->frames_out,
+        .invalid = self->invalid, .busy = self->busy,
+        .undeliverable = self->undeliverable, .lagging = self->lagging,
+        .rooms_up = self->link.up, .rooms_known = self->rooms_stats_known,
+        .rooms = self->rooms_stats
+    };
+    for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
+         session; session = (gw_session_t *) zhashx_next (self->sessions))
+        metrics.connections [session->dialect == HC_DIALECT_SIGNAL ? 0 : 1]
+            .value++;
+    for (int i = 0; i < REFUSED_REASONS; i++)
+        metrics.refused [i] = (gw_metric_labelled_t) {
+            self->refused_log [i].count, s_refused_names [i]};
+    hc_buf_t body;
+    hc_buf_init (&body, LWS_PRE);
+    gw_metrics_render (&metrics, &body);
+    int rc = s_http_answer (wsi, HTTP_STATUS_OK,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                            &body);
+    hc_buf_free (&body);
+    return rc;
+}
+
+//  Plain HTTP: /healthz answers 200 for load balancers, /metrics is for
+//  Prometheus; anything else is a WebSocket endpoint and gets 426, as the
+//  original did
+static int
+s_http (self_t *self, struct lws *wsi, const char *path)
+{
+    if (path && strcmp (path, "/metrics") == 0)
+        return s_http_metrics (self, wsi);
+    bool health = path && strcmp (path, "/healthz") == 0;
+    const char *body = !health ? "Upgrade Required\n"
+                     : self->link.up ? "ok\n" : "rooms unavailable\n";
+    unsigned status = !health ? 426
+                    : self->link.up ? HTTP_STATUS_OK
+                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
+    return s_http_text (wsi, status, body);
 }
 
 //  Before the upgrade: refused (the handshake fails) when stopping, while
@@ -820,6 +876,8 @@ s_handle_welcome (self_t *self, const void *data, size_t size)
         s_malformed (self, MSG_WELCOME);
         return;
     }
+    self->rooms_stats = welcome.stats;
+    self->rooms_stats_known = true;
     s_link_changed (self, gw_link_welcome (&self->link, welcome.epoch,
                                            welcome.fresh, zclock_mono ()));
 }
@@ -1104,8 +1162,10 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->clients = gw_clients_new ();
     char bad [64];
     int parsed = hc_netlist_parse (&self->proxies, cfg->trusted_proxies, bad,
-                                   sizeof (bad));
-    assert (parsed == 0);       //  hc_config_load checked it
+                                   sizeof (bad))
+               | hc_netlist_parse (&self->metrics_allow, cfg->metrics_allow,
+                                   bad, sizeof (bad));
+    assert (parsed == 0);       //  hc_config_load checked them
     (void) parsed;
     self->enc = msg_enc_new ();
     self->dec = msg_dec_new ();

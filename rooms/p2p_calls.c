@@ -948,3 +948,15 @@ p2p_calls_waiting_count (p2p_calls_t *self)
 {
     return zhashx_size (self->tables.waiting);
 }
+
+size_t
+p2p_calls_linked_count (p2p_calls_t *self)
+{
+    return zhashx_size (self->tables.pairs);
+}
+
+size_t
+p2p_calls_grace_count (p2p_calls_t *self)
+{
+    return self->tables.detached;
+}

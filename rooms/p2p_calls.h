@@ -59,6 +59,12 @@ size_t
     p2p_calls_user_count (p2p_calls_t *self);
 size_t
     p2p_calls_waiting_count (p2p_calls_t *self);
+//  Users linked to a call partner (from ANSWER until the call ends)
+size_t
+    p2p_calls_linked_count (p2p_calls_t *self);
+//  Sessions of dropped connections waiting for RECONNECT
+size_t
+    p2p_calls_grace_count (p2p_calls_t *self);
 
 void
     p2p_calls_test (bool verbose);

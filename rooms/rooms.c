@@ -232,7 +232,15 @@ s_gateway_closed (self_t *self, uint32_t gateway, const char *reason,
 static void
 s_welcome (self_t *self, uint32_t gateway, bool fresh)
 {
-    msg_welcome_t welcome = {self->epoch, fresh};
+    msg_welcome_t welcome = {self->epoch, fresh, {
+        sig_rooms_room_count (self->signal),
+        sig_rooms_member_count (self->signal),
+        sig_rooms_queued_frames (self->signal),
+        sig_rooms_queued_bytes (self->signal),
+        p2p_calls_user_count (self->p2p),
+        p2p_calls_linked_count (self->p2p),
+        p2p_calls_waiting_count (self->p2p),
+        p2p_calls_grace_count (self->p2p)}};
     if (msg_enc_welcome (self->enc, &welcome) == 0)
         s_send (self, (uint64_t) gateway << 32, MSG_WELCOME);
 }

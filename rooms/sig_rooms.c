@@ -579,3 +579,9 @@ sig_rooms_queued_frames (sig_rooms_t *self)
 {
     return self->queued_total;
 }
+
+size_t
+sig_rooms_queued_bytes (sig_rooms_t *self)
+{
+    return self->queued_bytes_total;
+}

@@ -60,6 +60,8 @@ size_t
     sig_rooms_member_count (sig_rooms_t *self);
 size_t
     sig_rooms_queued_frames (sig_rooms_t *self);
+size_t
+    sig_rooms_queued_bytes (sig_rooms_t *self);
 
 void
     sig_rooms_test (bool verbose);

@@ -19,6 +19,7 @@
 #include "gateway/gw_client.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_link.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/gw_p2p.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
@@ -51,6 +52,7 @@ static const test_item_t s_tests [] = {
     {"log", hc_log_test},
     {"bus", hc_bus_test},
     {"gw_client", gw_client_test},
+    {"gw_metrics", gw_metrics_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},
     {"gw_session", gw_session_test},

@@ -22,6 +22,8 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import websockets
 
@@ -227,6 +229,25 @@ class Client:
         await self.ws.close()
 
 
+def scrape_metrics(server, **headers):
+    """GET /metrics: the status and, for 200, {sample: value}."""
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/metrics" % server.port, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
+            kind = reply.headers["Content-Type"]
+            assert kind.startswith("text/plain; version=0.0.4"), kind
+            lines = reply.read().decode().splitlines()
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    samples = {}
+    for line in lines:
+        if not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = int(value)
+    return 200, samples
+
+
 class ServerTest(unittest.IsolatedAsyncioTestCase):
     """Starts a server per test with server_args; stops it afterwards."""
 
@@ -251,6 +272,18 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         c = await Client.connect(self.server, path, **kwargs)
         self.clients.append(c)
         return c
+
+    async def metrics(self, **expected):
+        """Scrapes /metrics until every expected sample has its value
+        (rooms' part is as of its last WELCOME); returns every sample."""
+        for _ in range(50):
+            status, samples = await asyncio.to_thread(scrape_metrics,
+                                                      self.server)
+            self.assertEqual(status, 200)
+            if all(samples.get(k) == v for k, v in expected.items()):
+                return samples
+            await asyncio.sleep(0.1)
+        self.assertEqual({k: samples.get(k) for k in expected}, expected)
 
     async def joined(self, room, user, path="/signal"):
         """A client whose join rooms has processed; frames delivered on

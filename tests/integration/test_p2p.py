@@ -411,6 +411,35 @@ class Fixes(P2PTest):
                               "suggestion": "Try ADD_USER instead"})
 
 
+class Metrics(P2PTest):
+    # WELCOME, which carries rooms' numbers to /metrics, every 100 ms
+    server_args = ("--link-heartbeat", "100ms")
+
+    async def test_metrics_follow_users_calls_and_the_waiting_list(self):
+        a = await self.user("alice")
+        b = await self.user("bob")
+        c = await self.user("carol")
+        # An offer to someone offline waits for them
+        await a.send({"route": "OFFER", "userId": "alice",
+                      "candidates": "dave", "sdp": "o"})
+        await a.barrier()
+        # A call answered links both sides
+        await b.send({"route": "OFFER", "userId": "bob",
+                      "candidates": "carol", "sdp": "o"})
+        await c.barrier()
+        await c.send({"route": "ANSWER", "userId": "carol", "answer": "a"})
+        await b.barrier()
+        await self.metrics(**{
+            'homecall_connections{dialect="p2p"}': 3,
+            "homecall_p2p_users": 3, "homecall_p2p_waiting_calls": 1,
+            "homecall_p2p_linked_users": 2, "homecall_p2p_grace_sessions": 0})
+        # A dropped connection in a call keeps its session for RECONNECT
+        await c.close()
+        await self.metrics(**{
+            'homecall_connections{dialect="p2p"}': 2,
+            "homecall_p2p_grace_sessions": 1})
+
+
 class Timers(P2PTest):
     server_args = ("--p2p-waiting-ttl", "300ms", "--p2p-waiting-sweep",
                    "50ms", "--p2p-heartbeat-interval", "100ms",

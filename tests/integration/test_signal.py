@@ -13,7 +13,8 @@ import unittest
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, Server, ServerTest, TIMEOUT  # noqa: E402
+from harness import (Client, Server, ServerTest, TIMEOUT,  # noqa: E402
+                     scrape_metrics)
 
 SDP_A = "v=0\r\no=- 4451 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 SDP_B = "v=0\r\no=- 6703 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -490,6 +491,53 @@ class Transport(ServerTest):
         status = await asyncio.wait_for(reader.readline(), TIMEOUT)
         self.assertIn(b" 200 ", status)
         writer.close()
+
+
+class Metrics(ServerTest):
+    # WELCOME, which carries rooms' numbers, every 100 ms
+    server_args = ("--link-heartbeat", "100ms")
+
+    async def test_metrics_show_connections_rooms_and_calls(self):
+        alice = await self.joined("m1", "alice")
+        await self.joined("m1", "bob")
+        carol = await self.joined("m2", "carol")
+        await carol.send({"type": "offer", "room": "m2", "sdp": SDP_A})
+        p2p = await self.client("/")
+        await p2p.send({"route": "ADD_USER", "userId": "u1"})
+        await p2p.barrier()
+        samples = await self.metrics(**{
+            'homecall_connections{dialect="signal"}': 3,
+            'homecall_connections{dialect="p2p"}': 1,
+            "homecall_signal_rooms": 2, "homecall_signal_members": 3,
+            "homecall_signal_queued_frames": 1,
+            # as QUEUE_MAX_BYTES counts: the SDP's JSON text and the name
+            "homecall_signal_queued_bytes": len(json.dumps(SDP_A)) + 5,
+            "homecall_p2p_users": 1, "homecall_rooms_up": 1})
+        self.assertGreaterEqual(samples["homecall_frames_in_total"], 9)
+        self.assertEqual(samples[
+            'homecall_connections_refused_total{reason="max_connections"}'],
+            0)
+        # Gone again: the numbers follow
+        await alice.ws.close()
+        await carol.ws.close()
+        await self.metrics(**{
+            'homecall_connections{dialect="signal"}': 1,
+            "homecall_signal_rooms": 1, "homecall_signal_members": 1,
+            "homecall_signal_queued_frames": 0})
+
+    async def test_metrics_are_for_allowed_clients_only(self):
+        # Through the proxy on loopback, for a client on the internet
+        status, _ = await asyncio.to_thread(
+            scrape_metrics, self.server, **{"X-Forwarded-For": "198.51.100.7"})
+        self.assertEqual(status, 403)
+
+
+class MetricsOff(ServerTest):
+    server_args = ("--metrics-allow", "")
+
+    async def test_no_metrics_when_nobody_is_allowed(self):
+        status, _ = await asyncio.to_thread(scrape_metrics, self.server)
+        self.assertEqual(status, 404)
 
 
 class Shutdown(unittest.IsolatedAsyncioTestCase):
