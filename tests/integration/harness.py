@@ -248,6 +248,18 @@ def scrape_metrics(server, **headers):
     return 200, samples
 
 
+async def wait_metrics(test, server, expected):
+    """Scrapes /metrics until every expected sample has its value (rooms'
+    part is as of its last WELCOME); returns every sample."""
+    for _ in range(50):
+        status, samples = await asyncio.to_thread(scrape_metrics, server)
+        test.assertEqual(status, 200)
+        if all(samples.get(k) == v for k, v in expected.items()):
+            return samples
+        await asyncio.sleep(0.1)
+    test.assertEqual({k: samples.get(k) for k in expected}, expected)
+
+
 class ServerTest(unittest.IsolatedAsyncioTestCase):
     """Starts a server per test with server_args; stops it afterwards."""
 
@@ -274,16 +286,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         return c
 
     async def metrics(self, **expected):
-        """Scrapes /metrics until every expected sample has its value
-        (rooms' part is as of its last WELCOME); returns every sample."""
-        for _ in range(50):
-            status, samples = await asyncio.to_thread(scrape_metrics,
-                                                      self.server)
-            self.assertEqual(status, 200)
-            if all(samples.get(k) == v for k, v in expected.items()):
-                return samples
-            await asyncio.sleep(0.1)
-        self.assertEqual({k: samples.get(k) for k in expected}, expected)
+        return await wait_metrics(self, self.server, expected)
 
     async def joined(self, room, user, path="/signal"):
         """A client whose join rooms has processed; frames delivered on

@@ -17,7 +17,7 @@ import unittest
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TIMEOUT, Client  # noqa: E402
+from harness import TIMEOUT, Client, wait_metrics  # noqa: E402
 from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
                    Tap, joined, until_tap_sees)
 from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
@@ -141,6 +141,12 @@ class CallAcrossGateways(SplitTest):
         self.assertEqual((await bob.recv())["candidate"], "c")
         await alice.expect_nothing(self)
         await bob.expect_nothing(self)
+        # Each gateway's /metrics: its own connection, the one rooms' room
+        for gw in self.gw:
+            await wait_metrics(self, gw, {
+                'homecall_connections{dialect="signal"}': 1,
+                "homecall_signal_rooms": 1, "homecall_signal_members": 2,
+                "homecall_rooms_up": 1})
 
     async def test_queued_offer_waits_for_a_client_of_the_other_gateway(self):
         alice = await self.join(self.gw[0], "q1", "alice")
