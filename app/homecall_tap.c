@@ -29,6 +29,7 @@
 #include <czmq.h>
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:5556"
+#define STOP_CHECK_MS 200       //  how soon a signal is noticed
 
 static void
 s_usage (void)
@@ -162,10 +163,13 @@ main (int argc, char **argv)
     hc_buf_t line;
     hc_buf_init (&line, 0);
     long printed = 0;
-    while (count < 0 || printed < count) {
+    //  A signal between two receives would leave the next one blocked
+    //  for good: receives time out, and the flag is looked at each time
+    zsock_set_rcvtimeo (sub, STOP_CHECK_MS);
+    while (!zsys_interrupted && (count < 0 || printed < count)) {
         zmsg_t *msg = zmsg_recv (sub);
         if (!msg)
-            break;              //  interrupted
+            continue;           //  timed out, or interrupted
         if (s_print (msg, dec, &line))
             printed++;
         zmsg_destroy (&msg);

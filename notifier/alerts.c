@@ -69,7 +69,7 @@ struct _alerts_t {
 //  Overload, dropped messages and broken links between actors
 static const char *const s_warn_events [] = {
     "deliver.dropped", "conn.lagging", "conn.refused", "signal.busy",
-    "bus.malformed", "bus.unexpected", NULL};
+    "bus.malformed", "bus.unexpected", "link.refused", NULL};
 
 //  Clients misbehaving: one is noise, a burst is worth a look
 static const char *const s_client_events [] = {
@@ -739,6 +739,9 @@ s_test_classify (void)
     assert (alerts_classify (&r, &severity) == ALERTS_ALERT
             && severity == HC_LOG_WARN);
     r = s_record (HC_LOG_WARN, "gateway", "bus.malformed", NULL, 0);
+    assert (alerts_classify (&r, &severity) == ALERTS_ALERT
+            && severity == HC_LOG_WARN);
+    r = s_record (HC_LOG_WARN, "rooms", "link.refused", NULL, 0);
     assert (alerts_classify (&r, &severity) == ALERTS_ALERT
             && severity == HC_LOG_WARN);
     r = s_record (HC_LOG_INFO, "server", "server.started", NULL, 0);

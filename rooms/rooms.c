@@ -23,6 +23,7 @@
 #include "../common/config.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
+#include "../common/link_watch.h"
 #include "../common/log.h"
 #include "../common/sock.h"
 
@@ -37,6 +38,7 @@ typedef struct {
     zsock_t *router;            //  commands in, deliveries out
     zsock_t *pub;               //  event bus publisher
     zpoller_t *poller;          //  pipe and router
+    hc_link_watch_t *watch;     //  refused handshakes on a tcp endpoint
     hc_config_t cfg;            //  our copy of the settings
     hc_log_t *log;              //  structured logging through pub
     msg_enc_t *enc;             //  reused delivery encoder
@@ -379,6 +381,13 @@ s_start (self_t *self)
                 hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
         return -1;
     }
+    //  Refused handshakes on a link endpoint are logged; the watch goes
+    //  first in the poller, so a busy router never holds its events back
+    if (!hc_endpoint_is_inproc (endpoint)) {
+        self->watch = hc_link_watch_new (self->router, "rooms", self->log);
+        if (self->watch)
+            zpoller_add (self->poller, hc_link_watch_sock (self->watch));
+    }
     zpoller_add (self->poller, self->router);
     zpoller_add (self->poller, self->pub);
     self->started = true;
@@ -463,6 +472,7 @@ s_self_destroy (self_t **self_p)
     msg_enc_destroy (&self->enc);
     msg_dec_destroy (&self->dec);
     free (self->group);
+    hc_link_watch_destroy (&self->watch);
     zsock_destroy (&self->router);
     zsock_destroy (&self->pub);
     free (self);
@@ -501,6 +511,8 @@ rooms_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         if (which == self->pub)
             hc_log_read_subscriptions (self->log);
+        if (self->watch && which == hc_link_watch_sock (self->watch))
+            hc_link_watch_handle (self->watch);
         int n = 0;
         while (self->started && !self->terminated && n++ < DRAIN_BATCH
                && hc_sock_readable (self->router, &self->terminated))

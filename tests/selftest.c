@@ -10,6 +10,7 @@
 #include "common/events.h"
 #include "common/idmap.h"
 #include "common/link.h"
+#include "common/link_watch.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/netlist.h"
@@ -66,6 +67,7 @@ static const test_item_t s_tests [] = {
     {"telegram", telegram_test},
     {"endpoints", hc_endpoints_test},
     {"link", hc_link_test},
+    {"link_watch", hc_link_watch_test},
     {"events", hc_events_test},
     {"gateways", gateways_test},
     {"gw_link", gw_link_test},

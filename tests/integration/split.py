@@ -21,6 +21,7 @@ import threading
 import time
 
 import websockets
+import zmq
 
 from harness import BINARY, TIMEOUT, Client, Server
 
@@ -41,6 +42,15 @@ def fixed_port():
             except OSError:
                 continue
     raise AssertionError("no free port below the ephemeral range")
+def zmq_context(test):
+    """A ZeroMQ context that cannot hang the test's end: its sockets linger
+    0, and it is destroyed even when the test fails half way."""
+    ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 0)
+    test.addCleanup(ctx.destroy, 0)
+    return ctx
+
+
 # Links between processes notice a dead peer within 1.5 s in tests (less
 # would mistake a busy sanitizer build on two cores for a dead peer)
 FAST_LINK = ("--link-heartbeat", "100ms", "--link-timeout", "1500ms")

@@ -172,7 +172,7 @@ class BrowserCall(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(all(f == "candidate:Alice"
                             for f in callee_result["frames"][1:]))
         self.assertEqual(caller_result["frames"][0], "answer:Bob")
-        delivered = self.server.find("relay.delivered", room=room)
+        delivered = self.server.wait_count("relay.delivered", 2, room=room)
         self.assertGreaterEqual(len(delivered), 2)
         self.assertEqual(delivered[0]["type"], "offer")
 

@@ -449,7 +449,7 @@ class Transport(ServerTest):
         bob = await self.joined("q", "bob")
         await alice.send({"type": "offer", "room": "q", "sdp": "q"})
         self.assertEqual((await bob.recv())["from"], "alice")
-        event = self.server.find("conn.open")[0]
+        event = self.server.wait_log("conn.open")
         self.assertEqual(event["dialect"], "signal")
         self.assertEqual(event["path"], "/signal")
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import struct
 import sys
 import time
@@ -19,7 +20,7 @@ import zmq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TIMEOUT, Client, wait_metrics  # noqa: E402
 from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
-                   Tap, joined, until_tap_sees)
+                   Tap, joined, until_tap_sees, zmq_context)
 from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
 
 
@@ -56,6 +57,27 @@ async def healthz(server):
     status = await asyncio.wait_for(reader.readline(), TIMEOUT)
     writer.close()
     return int(status.split()[1])
+
+
+# link.refused reasons, as rooms' log words them
+NOT_ALLOWED = "CURVE key not allowed"
+MISMATCH = "security mechanism mismatch (CURVE on one side only)"
+BROKEN_OFF = ("handshake broken off (bytes that are not ZMTP, or the peer "
+              "left)")
+
+
+def wait_refused(test, rooms, socket_name, *whys):
+    """Waits for a link.refused record of that socket with one of whys.
+    Which one can be a race: when both sides see a bad greeting, the one
+    that hangs up first leaves the other with a handshake broken off."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if any(r["why"] in whys
+               for r in rooms.find("link.refused", socket=socket_name)):
+            return
+        time.sleep(0.05)
+    test.fail("no link.refused on %s with %s; got %s" % (
+        socket_name, whys, rooms.find("link.refused")))
 
 
 class SplitTest(unittest.IsolatedAsyncioTestCase):
@@ -303,7 +325,7 @@ class Observers(SplitTest):
 
     async def test_a_stalled_observer_slows_nothing(self):
         # A subscriber that asks for everything and never reads
-        ctx = zmq.Context()
+        ctx = zmq_context(self)
         stalled = ctx.socket(zmq.SUB)
         stalled.setsockopt(zmq.RCVHWM, 10)
         stalled.setsockopt(zmq.RCVBUF, 4096)
@@ -323,7 +345,37 @@ class Observers(SplitTest):
             self.assertLess(time.monotonic() - started, TIMEOUT)
         finally:
             stalled.close(linger=0)
-            ctx.term()
+
+
+class TapStop(SplitTest):
+    gateway_args = ("--rate-limit", "0")
+
+    async def test_the_tap_stops_at_once_while_events_pour_in(self):
+        alice = await self.join(self.gw[0], "t1", "alice")
+        bob = await self.join(self.gw[1], "t1", "bob")
+
+        async def flood():
+            while True:
+                await alice.send({"type": "candidate", "room": "t1",
+                                  "candidate": "c"})
+                await bob.recv()
+        flooding = asyncio.ensure_future(flood())
+        try:
+            for attempt in range(8):
+                tap = Tap(self.rooms.observer)
+                await asyncio.to_thread(tap.wait, "relay.forwarded")
+                tap.proc.terminate()
+                try:
+                    code = await asyncio.to_thread(tap.proc.wait, 3)
+                except subprocess.TimeoutExpired:
+                    tap.proc.kill()
+                    self.fail("the tap did not stop on SIGTERM (attempt %d)"
+                              % (attempt + 1))
+                finally:
+                    tap.stop()
+                self.assertEqual(code, 0)
+        finally:
+            flooding.cancel()
 
 
 class GatewayDeath(SplitTest):
@@ -435,14 +487,25 @@ class Garbage(SplitTest):
     async def test_garbage_to_rooms_and_bus_is_dropped_while_calls_go_on(self):
         alice = await self.join(self.gw[0], "g1", "alice")
         bob = await self.join(self.gw[1], "g1", "bob")
-        gw0_conn = int(self.gw[0].find("conn.open")[0]["conn"], 16)
+        gw0_conn = int(self.gw[0].wait_log("conn.open")["conn"], 16)
         # Bytes that are not ZMTP at all, to rooms and to the bus
         for endpoint in (self.rooms.rooms_endpoint, self.rooms.events_in):
             raw = socket.create_connection(endpoint_port(endpoint))
             raw.sendall(os.urandom(2048))
             raw.close()
+        # A ZMTP 3.0 greeting that asks for a mechanism nobody has: refused
+        # at the handshake (held open until then, so that the server is the
+        # one to hang up)
+        greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00"
+                    + b"BOGUS".ljust(20, b"\x00") + b"\x00" * 32)
+        bogus_peers = []
+        for endpoint in (self.rooms.rooms_endpoint, self.rooms.events_in):
+            raw = socket.create_connection(endpoint_port(endpoint))
+            self.addCleanup(raw.close)
+            raw.sendall(greeting)
+            bogus_peers.append(raw)
         # Well-formed ZMTP from a peer that makes itself up as a gateway
-        ctx = zmq.Context()
+        ctx = zmq_context(self)
         fake = ctx.socket(zmq.DEALER)
         fake.setsockopt(zmq.ROUTING_ID, b"gw-0badc0de")
         fake.connect(self.rooms.rooms_endpoint)
@@ -479,9 +542,12 @@ class Garbage(SplitTest):
                     "enumeration out of range"):
             self.rooms.wait_log("bus.malformed", actor="rooms", why=why)
         self.rooms.wait_log("bus.malformed", actor="bus")
+        # The bogus mechanism: refused at the handshake, and logged
+        for socket_name in ("rooms", "events-in"):
+            self.rooms.wait_log("link.refused", socket=socket_name,
+                                why=MISMATCH)
         for sock in (fake, other, pub):
             sock.close(linger=0)
-        ctx.term()
         # Nothing of it reached the clients; the call goes on
         await alice.send({"type": "offer", "room": "g1", "sdp": SDP_A})
         self.assertEqual(await bob.recv(), {"type": "offer", "room": "g1",
@@ -583,6 +649,13 @@ class Curve(unittest.IsolatedAsyncioTestCase):
                 await Client.connect(gateway)
             self.assertEqual(self.rooms.find("gateway.up",
                                              gateway=gateway.instance), [])
+        # ...and rooms' log says so, for rooms' socket and the bus's: the
+        # stranger's key for certain (zauth's word), the plain one either
+        # way the race goes
+        for socket_name in ("rooms", "events-in"):
+            self.rooms.wait_log("link.refused", socket=socket_name,
+                                why=NOT_ALLOWED)
+            wait_refused(self, self.rooms, socket_name, MISMATCH, BROKEN_OFF)
 
         # Observers: the allowed key sees events, the others see nothing
         good = Tap(self.rooms.observer, "conn.",
@@ -598,13 +671,16 @@ class Curve(unittest.IsolatedAsyncioTestCase):
             for tap in (good, bad, none):
                 tap.stop()
         self.assertEqual(bad.events + none.events, [])
+        self.rooms.wait_log("link.refused", socket="events-out",
+                            why=NOT_ALLOWED)
+        wait_refused(self, self.rooms, "events-out", MISMATCH, BROKEN_OFF)
 
         # Injection: a forged CLOSE for alice in the allowed gateway's name,
         # from a stranger's key and from no key, changes nothing
-        alice_conn = int(self.gw.find("conn.open")[0]["conn"], 16)
+        alice_conn = int(self.gw.wait_log("conn.open")["conn"], 16)
         rooms_public, _ = cert_keys(self.keys.public("rooms"))
         public, secret = cert_keys(self.keys.secret("stranger"))
-        ctx = zmq.Context()
+        ctx = zmq_context(self)
         socks = []
         for curve in (True, False):
             sock = ctx.socket(zmq.DEALER)
@@ -623,7 +699,6 @@ class Curve(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(self.rooms.find("room.leave", user="alice"), [])
         for sock in socks:
             sock.close(linger=0)
-        ctx.term()
 
 
 if __name__ == "__main__":
