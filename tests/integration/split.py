@@ -29,19 +29,28 @@ BUILD = os.path.dirname(BINARY)
 TAP = os.path.join(BUILD, "homecall-tap")
 REPLAY = os.path.join(BUILD, "homecall-replay")
 KEYGEN = os.path.join(BUILD, "homecall-keygen")
+_given_ports = set()     # never the same port twice: several are picked
+                         # before any of them is bound
+
+
 def fixed_port():
     """A free port below the ephemeral range."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
     for _ in range(100):
         port = random.randint(max(1024, low - 12000), low - 1)
+        if port in _given_ports:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
-                return "tcp://127.0.0.1:%d" % port
             except OSError:
                 continue
+        _given_ports.add(port)
+        return "tcp://127.0.0.1:%d" % port
     raise AssertionError("no free port below the ephemeral range")
+
+
 def zmq_context(test):
     """A ZeroMQ context that cannot hang the test's end: its sockets linger
     0, and it is destroyed even when the test fails half way."""
