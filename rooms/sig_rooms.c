@@ -95,7 +95,7 @@ s_send_signal (sig_rooms_t *self, const uint64_t *conns, size_t conns_n,
 static void
 s_log_relay (sig_rooms_t *self, hc_log_level_t level, const char *event,
              msg_sig_op_t op, room_t *room, hc_str_t from, hc_str_t to,
-             size_t size, const char *extra_key, hc_str_t extra_value)
+             size_t size, const hc_field_t *extra)
 {
     if (!hc_log_wants (self->sink.log, level, "", event))
         return;
@@ -108,8 +108,8 @@ s_log_relay (sig_rooms_t *self, hc_log_level_t level, const char *event,
     size_t n = 4;
     if (hc_str_present (to))
         fields [n++] = hc_field_str ("to", to);
-    if (extra_key)
-        fields [n++] = hc_field_str (extra_key, extra_value);
+    if (extra)
+        fields [n++] = *extra;
     hc_log_publish (self->sink.log, level, "", event, fields, n);
 }
 
@@ -204,9 +204,9 @@ s_queue_drop (sig_rooms_t *self, qentry_t *entry, const char *event,
               const char *reason)
 {
     s_queue_unlink (self, entry);
+    hc_field_t why = hc_field_str ("reason", hc_str (reason));
     s_log_relay (self, HC_LOG_INFO, event, entry->op, entry->room, entry->from,
-                 entry->to, entry->payload.len, reason ? "reason" : NULL,
-                 hc_str (reason));
+                 entry->to, entry->payload.len, reason ? &why : NULL);
     free (entry);
 }
 
@@ -226,8 +226,9 @@ s_enqueue (sig_rooms_t *self, room_t *room, uint64_t sender, msg_sig_op_t op,
         full = "total_queue_bytes";
     if (full) {
         //  The newest frame goes, so that an offer queued first survives
+        hc_field_t why = hc_field_str ("reason", hc_str (full));
         s_log_relay (self, HC_LOG_WARN, "relay.dropped", op, room, from, to,
-                     payload.len, "reason", hc_str (full));
+                     payload.len, &why);
         return;
     }
     qentry_t *entry = (qentry_t *) zmalloc (sizeof (qentry_t) + bytes);
@@ -265,7 +266,7 @@ s_enqueue (sig_rooms_t *self, room_t *room, uint64_t sender, msg_sig_op_t op,
     self->queued_total++;
     self->queued_bytes_total += bytes;
     s_log_relay (self, HC_LOG_INFO, "relay.queued", op, room, from, to,
-                 payload.len, NULL, HC_STR_NULL);
+                 payload.len, NULL);
 }
 
 //  Hands a joiner every queued frame meant for it, in order
@@ -462,10 +463,9 @@ s_relay (sig_rooms_t *self, const msg_sig_t *cmd, int64_t now)
         return;
     }
     s_send_signal (self, self->targets, n, cmd->op, room, from, cmd->payload);
-    char recipients [24];
-    snprintf (recipients, sizeof (recipients), "%zu", n);
+    hc_field_t recipients = hc_field_int ("recipients", (int64_t) n);
     s_log_relay (self, HC_LOG_INFO, "relay.forwarded", cmd->op, room, from,
-                 cmd->to, cmd->payload.len, "recipients", hc_str (recipients));
+                 cmd->to, cmd->payload.len, &recipients);
 }
 
 //  ---------------------------------------------------------------------

@@ -151,7 +151,9 @@ class BrowserCall(unittest.IsolatedAsyncioTestCase):
         while loop.time() < deadline:
             for name, session in (("caller", caller), ("callee", callee)):
                 results[name] = await self.browser.value(
-                    session, "JSON.stringify(window.result)")
+                    session, "JSON.stringify(Object.assign({channel: "
+                    "window.channel && window.channel.readyState}, "
+                    "window.result))")
             states = [json.loads(results[n] or "{}").get("received")
                       for n in ("caller", "callee")]
             if all(states):
