@@ -43,7 +43,7 @@ typedef struct {
 static void
 s_malformed (self_t *self, const char *why)
 {
-    uint64_t count = hc_tally_add (&self->malformed, zclock_mono (), 1000);
+    uint64_t count = hc_tally_add (&self->malformed, zclock_mono ());
     if (count)
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.malformed",
                         hc_field_int ("count", (int64_t) count),

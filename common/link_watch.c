@@ -5,8 +5,6 @@
 
 #include <assert.h>
 
-#define REPORT_MS 1000
-
 //  Why a handshake failed, in words; each is tallied apart
 typedef enum {
     WHY_NOT_ALLOWED, WHY_MISMATCH, WHY_CRYPTO, WHY_ZAP, WHY_NOT_ZMTP,
@@ -129,8 +127,7 @@ hc_link_watch_handle (hc_link_watch_t *self)
     if (!s_read (self, &kind, &value, &endpoint))
         return;
     why_t why = s_why (kind, value);
-    uint64_t count = hc_tally_add (&self->refused [why], zclock_mono (),
-                                   REPORT_MS);
+    uint64_t count = hc_tally_add (&self->refused [why], zclock_mono ());
     if (count)
         HC_EVENT_ERROR (self->log, HC_LOG_WARN, "link.refused",
                         hc_field_str ("socket", hc_str (self->name)),

@@ -320,7 +320,7 @@ msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m)
     else
         msgpack_pack_false (pk);
     const msg_rooms_stats_t *st = &m->stats;
-    const char *keys [] = {"sr", "sm", "sq", "sb", "su", "sc", "sw", "sg"};
+    const char *keys [] = {"sr", "sm", "sq", "sb", "su", "sl", "sw", "sg"};
     uint64_t values [] = {st->rooms, st->members, st->queued_frames,
                           st->queued_bytes, st->p2p_users, st->p2p_linked,
                           st->p2p_waiting, st->p2p_grace};
@@ -883,7 +883,7 @@ msg_dec_welcome (msg_dec_t *self, const void *data, size_t size,
         {"sq", K_U64, true, &m->stats.queued_frames, 0, false},
         {"sb", K_U64, true, &m->stats.queued_bytes, 0, false},
         {"su", K_U64, true, &m->stats.p2p_users, 0, false},
-        {"sc", K_U64, true, &m->stats.p2p_linked, 0, false},
+        {"sl", K_U64, true, &m->stats.p2p_linked, 0, false},
         {"sw", K_U64, true, &m->stats.p2p_waiting, 0, false},
         {"sg", K_U64, true, &m->stats.p2p_grace, 0, false},
     };

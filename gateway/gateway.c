@@ -48,7 +48,6 @@
 #define LINK_WAIT_MS 2000       //  START waits this long for rooms at most
 #define CLOSE_RESTART 1012      //  WebSocket "service restart"
 #define CLOSE_TRY_LATER 1013    //  WebSocket "try again later"
-#define TALLY_MS 1000           //  repeated warnings: one record a second
 
 //  Why a handshake was refused; each is logged apart
 typedef enum {
@@ -109,12 +108,6 @@ static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
 
 //  ---------------------------------------------------------------------
 //  Helpers
-
-static int64_t
-s_now_ms (self_t *self)
-{
-    return (int64_t) (ev_now (self->loop) * 1000);
-}
 
 //  True if sock has a message; a terminating context stops the loop
 static bool
@@ -245,8 +238,7 @@ s_busy (self_t *self, gw_session_t *session)
     self->busy++;
     s_send_error (self, session, SIG_T_SERVER_BUSY, SIG_E_SERVER_BUSY,
                   "SERVER");
-    uint64_t count = hc_tally_add (&self->busy_log, s_now_ms (self),
-                                   TALLY_MS);
+    uint64_t count = hc_tally_add (&self->busy_log, zclock_mono ());
     if (count)
         HC_LOG (self->log, HC_LOG_WARN, "signal.busy",
                 hc_field_int ("count", (int64_t) count));
@@ -408,8 +400,8 @@ s_http_text (struct lws *wsi, unsigned status, const char *text)
 //  Who the client is: the socket peer, or behind a trusted proxy the
 //  address it forwarded (then via names the proxy; else it is "")
 static void
-s_client_address (self_t *self, struct lws *wsi, char *peer, size_t peer_size,
-                  char *via, size_t via_size)
+s_client_address (self_t *self, struct lws *wsi, char client [HC_ADDR_TEXT],
+                  char via [HC_ADDR_TEXT])
 {
     char socket_peer [HC_ADDR_TEXT] = "";
     if (!lws_get_peer_simple (wsi, socket_peer, sizeof (socket_peer)))
@@ -419,13 +411,7 @@ s_client_address (self_t *self, struct lws *wsi, char *peer, size_t peer_size,
     if (lws_hdr_copy (wsi, forwarded, sizeof (forwarded),
                       WSI_TOKEN_X_FORWARDED_FOR) < 0)
         forwarded [0] = 0;
-    gw_client_address (&self->proxies, socket_peer, forwarded, peer,
-                       peer_size);
-    char canonical [HC_ADDR_TEXT];
-    if (hc_addr_canonical (socket_peer, canonical, sizeof (canonical)))
-        snprintf (canonical, sizeof (canonical), "%s", socket_peer);
-    snprintf (via, via_size, "%s", strcmp (canonical, peer) ? canonical
-                                                            : "");
+    gw_client_address (&self->proxies, socket_peer, forwarded, client, via);
 }
 
 static void
@@ -441,9 +427,7 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
         *query = 0;             //  the path decides; a query is ignored
     session->dialect = strcmp (path, "/signal") == 0 ? HC_DIALECT_SIGNAL
                                                      : HC_DIALECT_P2P;
-    s_client_address (self, wsi, session->peer, sizeof (session->peer),
-                      session->via, sizeof (session->via));
-    gw_clients_add (self->clients, session->peer);
+    gw_clients_add (self->clients, session->peer);     //  from s_filter
     int rc = zhashx_insert (self->sessions, &session->id, session);
     assert (rc == 0);
     (void) rc;
@@ -613,7 +597,7 @@ s_http_metrics (self_t *self, struct lws *wsi)
     if (self->metrics_allow.size == 0)
         return s_http_text (wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
     char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
-    s_client_address (self, wsi, client, sizeof (client), via, sizeof (via));
+    s_client_address (self, wsi, client, via);
     if (!hc_netlist_contains (&self->metrics_allow, client))
         return s_http_text (wsi, HTTP_STATUS_FORBIDDEN, "forbidden\n");
     gw_metrics_t metrics = {
@@ -659,14 +643,15 @@ s_http (self_t *self, struct lws *wsi, const char *path)
     return s_http_text (wsi, status, body);
 }
 
-//  Before the upgrade: refused (the handshake fails) when stopping, while
-//  rooms is away, or over a connection cap. A flood of refusals makes one
-//  record a second per reason, with the count.
+//  Before the upgrade: the client's address goes into the session, which
+//  lws has allocated by now. Refused (the handshake fails) when stopping,
+//  while rooms is away, or over a connection cap. A flood of refusals
+//  makes one record a second per reason, with the count.
 static int
-s_filter (self_t *self, struct lws *wsi)
+s_filter (self_t *self, gw_session_t *session, struct lws *wsi)
 {
-    char peer [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
-    s_client_address (self, wsi, peer, sizeof (peer), via, sizeof (via));
+    s_client_address (self, wsi, session->peer, session->via);
+    const char *peer = session->peer;
     refused_t reason;
     if (self->stopping)
         reason = REFUSED_STOPPING;
@@ -685,13 +670,13 @@ s_filter (self_t *self, struct lws *wsi)
         return 0;
     const char *name = s_refused_names [reason];
     uint64_t count = hc_tally_add (&self->refused_log [reason],
-                                   s_now_ms (self), TALLY_MS);
+                                   zclock_mono ());
     if (count)
         HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
                   hc_field_str ("reason", hc_str (name)),
                   hc_field_int ("count", (int64_t) count),
                   hc_field_str ("peer", hc_str (peer)),
-                  hc_field_str ("via", hc_str (via)));
+                  hc_field_str ("via", hc_str (session->via)));
     //  An HTTP answer the client's library can report, then the close.
     //  Written whole: lws would call it HTTP/1.0 at this stage, which
     //  WebSocket clients refuse to parse.
@@ -718,7 +703,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
         case LWS_CALLBACK_HTTP:
             return s_http (self, wsi, (const char *) in);
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            return s_filter (self, wsi);
+            return s_filter (self, session, wsi);
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if (len >= 2)
                 session->peer_close_code = (uint16_t) (

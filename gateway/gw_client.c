@@ -11,11 +11,13 @@
 
 void
 gw_client_address (const hc_netlist_t *trusted, const char *peer,
-                   const char *forwarded_for, char *out, size_t out_size)
+                   const char *forwarded_for, char client [HC_ADDR_TEXT],
+                   char via [HC_ADDR_TEXT])
 {
-    char client [HC_ADDR_TEXT];
-    if (hc_addr_canonical (peer, client, sizeof (client)))
-        snprintf (client, sizeof (client), "%s", peer);
+    char direct [HC_ADDR_TEXT];
+    if (hc_addr_canonical (peer, direct, sizeof (direct)))
+        snprintf (direct, sizeof (direct), "%s", peer);
+    strcpy (client, direct);
     bool believed = hc_netlist_contains (trusted, client);
     const char *end = forwarded_for ? forwarded_for + strlen (forwarded_for)
                                     : NULL;
@@ -36,12 +38,12 @@ gw_client_address (const hc_netlist_t *trusted, const char *peer,
             break;              //  a proxy that writes nonsense: stop here
         memcpy (entry, start, len);
         entry [len] = 0;
-        if (hc_addr_canonical (entry, client, sizeof (client)))
+        if (hc_addr_canonical (entry, client, HC_ADDR_TEXT))
             break;
         believed = hc_netlist_contains (trusted, client);
         end = next_end;
     }
-    snprintf (out, out_size, "%s", client);
+    strcpy (via, strcmp (direct, client) ? direct : "");
 }
 
 //  ---------------------------------------------------------------------
@@ -104,16 +106,20 @@ gw_clients_size (gw_clients_t *self)
 //  ---------------------------------------------------------------------
 //  Self test
 
+//  via is expected to be the canonical peer when the client differs
 static void
 s_expect (const hc_netlist_t *trusted, const char *peer, const char *xff,
           const char *expected)
 {
-    char out [HC_ADDR_TEXT];
-    gw_client_address (trusted, peer, xff, out, sizeof (out));
-    if (strcmp (out, expected) != 0) {
-        fprintf (stderr, "gw_client: peer %s X-Forwarded-For '%s': got %s, "
-                         "expected %s\n", peer, xff ? xff : "(none)", out,
-                 expected);
+    char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT], direct [HC_ADDR_TEXT];
+    gw_client_address (trusted, peer, xff, client, via);
+    if (hc_addr_canonical (peer, direct, sizeof (direct)))
+        strcpy (direct, peer);
+    const char *expected_via = strcmp (expected, direct) ? direct : "";
+    if (strcmp (client, expected) != 0 || strcmp (via, expected_via) != 0) {
+        fprintf (stderr, "gw_client: peer %s X-Forwarded-For '%s': got %s "
+                         "via '%s', expected %s via '%s'\n", peer,
+                 xff ? xff : "(none)", client, via, expected, expected_via);
         assert (false);
     }
 }

@@ -18,10 +18,12 @@
 #include <czmq.h>
 
 //  Writes the client's address: canonical form of peer, or of the address
-//  X-Forwarded-For gives for it (forwarded_for may be NULL)
+//  X-Forwarded-For gives for it (forwarded_for may be NULL); and via, the
+//  proxy it came through (peer, canonical), or "" when it came directly
 void
     gw_client_address (const hc_netlist_t *trusted, const char *peer,
-                       const char *forwarded_for, char *out, size_t out_size);
+                       const char *forwarded_for, char client [HC_ADDR_TEXT],
+                       char via [HC_ADDR_TEXT]);
 
 typedef struct _gw_clients_t gw_clients_t;
 

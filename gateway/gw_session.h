@@ -9,6 +9,7 @@
 #define GW_SESSION_H_INCLUDED
 
 #include "../common/buf.h"
+#include "../common/netlist.h"
 
 #include <libwebsockets.h>
 
@@ -63,9 +64,9 @@ typedef struct {
     bool ping_due;              //  send a ping at the next WRITEABLE
     bool timed_out;             //  dropped for silence
     unsigned flood;             //  frames dropped in a row
-    char peer [64];             //  client address (behind a trusted proxy,
-                                //  the one it forwarded)
-    char via [48];              //  that proxy's address, or ""
+    char peer [HC_ADDR_TEXT];   //  client address (behind a trusted proxy,
+                                //  the one it forwarded), set at the filter
+    char via [HC_ADDR_TEXT];    //  that proxy's address, or ""
     uint16_t peer_close_code;   //  close code the client sent (0: none)
 } gw_session_t;
 

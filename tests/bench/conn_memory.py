@@ -6,13 +6,9 @@
 """
 
 import asyncio
-import os
-import resource
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-from harness import Client, Server  # noqa: E402
+from many_clients import joined, server_for
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 
@@ -26,25 +22,14 @@ def rss_kib(pid):
 
 
 async def main():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, N + 1024), hard))
-    # Every client is on loopback: no cap per address here
-    server = Server("--rate-limit", "0", "--max-connections-per-ip", "0")
+    server = server_for(N)
     try:
         before = rss_kib(server.proc.pid)
-        clients = []
-        for i in range(N):
-            c = await Client.connect(server, ping_interval=None)
-            await c.send({"type": "join", "room": "r%d" % (i // 2),
-                          "user": "u%d" % (i % 2)})
-            clients.append(c)
-        await clients[-1].barrier()
-        after = rss_kib(server.proc.pid)
+        async with joined(server, N):
+            after = rss_kib(server.proc.pid)
         print("idle RSS %d KiB; with %d joined connections %d KiB; "
               "%.0f bytes per connection" % (before, N, after,
                                              (after - before) * 1024 / N))
-        for c in clients:
-            await c.ws.close()
     finally:
         server.stop()
 

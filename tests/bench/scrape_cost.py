@@ -8,16 +8,12 @@ without the walk over connections and the page).
 """
 
 import asyncio
-import os
-import resource
 import statistics
 import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-from harness import Client, Server  # noqa: E402
+from many_clients import joined, server_for
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 ROUNDS = 200
@@ -35,26 +31,16 @@ def timed_gets(port, path):
 
 
 async def main():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, N + 1024), hard))
-    server = Server("--rate-limit", "0", "--max-connections-per-ip", "0")
+    server = server_for(N)
     try:
-        clients = []
-        for i in range(N):
-            c = await Client.connect(server, ping_interval=None)
-            await c.send({"type": "join", "room": "r%d" % (i // 2),
-                          "user": "u%d" % (i % 2)})
-            clients.append(c)
-        await clients[-1].barrier()
-        health, _ = await asyncio.to_thread(timed_gets, server.port,
-                                            "/healthz")
-        metrics, size = await asyncio.to_thread(timed_gets, server.port,
-                                                "/metrics")
+        async with joined(server, N):
+            health, _ = await asyncio.to_thread(timed_gets, server.port,
+                                                "/healthz")
+            metrics, size = await asyncio.to_thread(timed_gets, server.port,
+                                                    "/metrics")
         print("%d connections: /healthz median %.3f ms, /metrics median "
               "%.3f ms (%d bytes), ratio %.2f" % (N, health, metrics, size,
                                                   metrics / health))
-        for c in clients:
-            await c.ws.close()
     finally:
         server.stop()
 

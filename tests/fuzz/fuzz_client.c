@@ -28,12 +28,12 @@ s_forwarded_for (const uint8_t *data, size_t size)
     size_t len = size < sizeof (header) - 1 ? size : sizeof (header) - 1;
     memcpy (header, data, len);
     header [len] = 0;
-    char client [HC_ADDR_TEXT];
-    gw_client_address (&s_proxies, "127.0.0.1", header, client,
-                       sizeof (client));
+    char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
+    gw_client_address (&s_proxies, "127.0.0.1", header, client, via);
     char again [HC_ADDR_TEXT];
     assert (hc_addr_canonical (client, again, sizeof (again)) == 0
             && strcmp (client, again) == 0);
+    assert (streq (via, streq (client, "127.0.0.1") ? "" : "127.0.0.1"));
 }
 
 int
