@@ -7,7 +7,7 @@
 #                                            every test in both builds
 #   deploy/setup.sh build                    only install and build
 #   deploy/setup.sh install                  build, then install the binary,
-#                                            settings and systemd unit
+#                                            settings, docs and systemd unit
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,11 +81,14 @@ case "$command" in
         install_missing $BUILD_PACKAGES
         build build
         $sudo install -m 755 build/homecall /usr/local/bin/homecall
-        $sudo install -d -m 755 /etc/homecall /usr/local/share/doc/homecall
+        $sudo install -d -m 755 /etc/homecall \
+            /usr/local/share/doc/homecall/docs
         [ -f /etc/homecall/homecall.env ] || \
             $sudo install -m 640 deploy/homecall.env.example \
                 /etc/homecall/homecall.env
         $sudo install -m 644 README.md /usr/local/share/doc/homecall/
+        # docs/ beside it, so the README's links work there too
+        $sudo install -m 644 docs/*.md /usr/local/share/doc/homecall/docs/
         $sudo install -m 644 deploy/homecall.service \
             /etc/systemd/system/homecall.service
         $sudo install -m 644 deploy/logrotate.conf /etc/logrotate.d/homecall

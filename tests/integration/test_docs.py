@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The README, the example settings and CI stay true to the binary."""
+"""The README, docs/, the example settings and CI stay true to the
+binary."""
 
 import os
 import re
@@ -44,18 +45,32 @@ class Docs(unittest.TestCase):
                        check=True)
 
     def test_every_option_is_documented_with_its_default(self):
-        readme = read("README.md")
+        table = read("docs/configuration.md")
         example = read("deploy/homecall.env.example")
         for flag, env, default in help_options():
             with self.subTest(option=env):
-                row = [line for line in readme.splitlines()
+                row = [line for line in table.splitlines()
                        if "`%s`" % flag in line and "`%s`" % env in line]
-                self.assertEqual(len(row), 1, "README row for " + env)
+                self.assertEqual(len(row), 1,
+                                 "docs/configuration.md row for " + env)
                 if default != "(none)":
                     self.assertIn("`%s`" % default, row[0])
                     self.assertIn("%s=%s\n" % (env, default), example)
                 else:
                     self.assertIn("%s=\n" % env, example)
+
+    def test_readme_settings_are_real_with_their_defaults(self):
+        defaults = {env: default for _, env, default in help_options()}
+        rows = re.findall(r"^\| `([A-Z0-9_]+)` \| (\S+) \|",
+                          read("README.md"), re.M)
+        self.assertGreater(len(rows), 5)
+        for env, default in rows:
+            with self.subTest(option=env):
+                self.assertIn(env, defaults)
+                expected = defaults[env]
+                if expected != "(none)":
+                    expected = "`%s`" % expected
+                self.assertEqual(default, expected)
 
     def test_example_settings_are_all_real_options(self):
         known = {env for _, env, _ in help_options()}
@@ -64,7 +79,7 @@ class Docs(unittest.TestCase):
                 self.assertIn(line.split("=")[0], known, line)
 
     def test_every_error_code_is_documented(self):
-        readme = read("README.md")
+        readme = read("docs/signal.md")
         codes = re.findall(r'#define SIG_E_\w+ "(\w+)"',
                            read("common/sig_errors.h"))
         self.assertGreater(len(codes), 8)

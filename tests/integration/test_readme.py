@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The README's commands for a split deployment with two gateways,
-watching it with homecall-tap, and recording and replaying a trace, run
-as written (ports swapped for free ones, build/ for the build directory)
-and do what the README says."""
+"""The documented commands for a split deployment with two gateways
+(docs/deploy.md), watching it with homecall-tap, and recording and
+replaying a trace (docs/operations.md), run as written (ports swapped for
+free ones, build/ for the build directory) and do what the docs say."""
 
 import asyncio
+import glob
 import json
 import os
 import re
@@ -28,12 +29,17 @@ BUILD = os.path.dirname(BINARY)
 
 
 def readme_block(name):
-    """Commands of the sh block after <!-- readme-test: name -->, each as
-    (argv, background)."""
-    with open(os.path.join(TOP, "README.md"), encoding="utf-8") as f:
-        text = f.read()
-    block = re.search(r"<!-- readme-test: %s -->\n```sh\n(.*?)```" % name,
-                      text, re.S).group(1)
+    """Commands of the sh block after <!-- readme-test: name --> (in the
+    README or a docs/ file, exactly once), each as (argv, background)."""
+    blocks = []
+    for path in [os.path.join(TOP, "README.md")] + sorted(
+            glob.glob(os.path.join(TOP, "docs", "*.md"))):
+        with open(path, encoding="utf-8") as f:
+            blocks += re.findall(
+                r"<!-- readme-test: %s -->\n```sh\n(.*?)```" % name,
+                f.read(), re.S)
+    assert len(blocks) == 1, "%d blocks named %s" % (len(blocks), name)
+    block = blocks[0]
     block = block.replace("\\\n", " ")
     commands = []
     for line in block.splitlines():
