@@ -3,7 +3,7 @@
     One thread owns one libev loop (epoll). libwebsockets runs on it as a
     foreign loop; the actor's ZeroMQ sockets are watched by ev_io on their
     ZMQ_FD and drained by an ev_prepare watcher before every sleep, so an
-    edge consumed by a send in an lws callback is never lost (GATEWAY-LOOP.md).
+    edge consumed by an lws callback's send is not lost (docs/gateway-loop.md).
     Everything below runs on that thread; nothing here blocks.
 
     HWM policy: sends to rooms use ZMQ_DONTWAIT. When rooms cannot keep up

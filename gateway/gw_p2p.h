@@ -1,6 +1,6 @@
 /*  gw_p2p.h - reads one p2p client frame into a command for rooms
 
-    The envelope of the P2P backend (P2P.md): the exact text PING, or a
+    The envelope of the P2P backend (docs/p2p.md): the exact text PING, or a
     flat JSON object {"route":R,"userId":U,...}. This is where the original
     server's JavaScript semantics are applied once, so that rooms works on
     plain values: String(userId) as the user's key (101 and "101" are one

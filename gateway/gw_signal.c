@@ -120,7 +120,7 @@ gw_signal_read (const char *text, size_t len, cJSON **root_p,
 }
 
 //  ---------------------------------------------------------------------
-//  Self test: every rule of PROTOCOL.md section 1 that the gateway owns
+//  Self test: every rule of docs/signal.md that the gateway owns
 
 static gw_sig_result_t
 s_read (const char *text)

@@ -1,6 +1,6 @@
 /*  gw_signal.h - reads one /signal client frame into a command for rooms
 
-    Validation follows PROTOCOL.md section 1. A frame is either a command
+    Validation follows docs/signal.md. A frame is either a command
     for rooms, a client's own error report (logged, never answered), or
     malformed: then code names what was wrong and the client gets
     {"type":"error","message":"Invalid message","code":code}.

@@ -4,7 +4,7 @@
     time come in, frames and log records leave through the rooms_sink_t.
 
     Each route follows the original P2P backend (reference section 3) frame
-    for frame, with the fixes of P2P.md: busy when the callee is in another
+    for frame, with docs/p2p.md's fixes: busy when the callee is in another
     call (B6), waiting entries only for callees not reached directly and
     cleared when the call is answered or declined (B8), expiry tells the
     caller (B1), partner links cleared when a call ends (B9), a close

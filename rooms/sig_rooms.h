@@ -5,7 +5,7 @@
     through the rooms_sink_t (frames to deliver, log records). No sockets,
     no threads, no clock of its own, so it is tested directly.
 
-    Rules (PROTOCOL.md section 1):
+    Rules (docs/signal.md):
     - Membership is per connection: one room and one user name at a time.
       Joining elsewhere leaves the old room first. Joining a room under a
       name that another connection holds takes the name over; that

@@ -19,6 +19,19 @@ def read(path):
         return f.read()
 
 
+def code_files():
+    """(path, text) of every source, test and deploy file."""
+    for top in ("app", "common", "gateway", "rooms", "notifier", "tests",
+                "deploy"):
+        for root, dirs, files in os.walk(os.path.join(TOP, top)):
+            dirs[:] = [d for d in dirs if d != "corpus"]
+            for name in files:
+                path = os.path.join(root, name)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    yield os.path.relpath(path, TOP), f.read()
+    yield "CMakeLists.txt", read("CMakeLists.txt")
+
+
 def help_options():
     """(flag, env, default) for every option --help lists."""
     out = subprocess.run([BINARY, "--help"], capture_output=True, text=True,
@@ -77,6 +90,27 @@ class Docs(unittest.TestCase):
         for line in read("deploy/homecall.env.example").splitlines():
             if line and not line.startswith("#"):
                 self.assertIn(line.split("=")[0], known, line)
+
+    def test_cited_docs_exist_and_shared_notes_are_not_cited(self):
+        cited = set()
+        for path, text in code_files():
+            for name in re.findall(r"\bdocs/([\w.-]+\.md)\b", text):
+                cited.add(name)
+                with self.subTest(cited=name, by=path):
+                    self.assertTrue(os.path.isfile(
+                        os.path.join(TOP, "docs", name)))
+            with self.subTest(path=path):
+                self.assertIsNone(re.search(
+                    r"\b(PROTOCOL|P2P|GATEWAY-LOOP|ARCHITECTURE)\.md", text))
+        self.assertIn("gateway-loop.md", cited)
+
+    def test_readme_links_every_docs_file(self):
+        linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)",
+                                read("README.md")))
+        files = {name for name in os.listdir(os.path.join(TOP, "docs"))
+                 if name.endswith(".md")}
+        self.assertGreaterEqual(len(files), 8)
+        self.assertEqual(linked, files)
 
     def test_every_error_code_is_documented(self):
         readme = read("docs/signal.md")

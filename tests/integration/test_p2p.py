@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The p2p dialect against the real server: the reference's example
-exchanges (p2p-original.md section 9) frame by frame, with the fixed
-behaviour where P2P.md changes it, and every timer and fix.
+exchanges (docs/p2p.md, Conformance) frame by frame, with the fixed
+behaviour where docs/p2p.md changes it, and every timer and fix.
 
 Frames are compared as parsed JSON with their keys in wire order; only the
 value of addedAt is ignored (it must be an integer)."""

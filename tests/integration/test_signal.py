@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The /signal dialect against the real server: every rule of PROTOCOL.md
+"""The /signal dialect against the real server: every rule of docs/signal.md
 section 1, with real WebSocket clients over loopback."""
 
 import asyncio
@@ -29,7 +29,7 @@ def invalid(code):
 
 
 class CallFlow(ServerTest):
-    """The reference's example exchanges E1-E5, with PROTOCOL.md's rules."""
+    """The reference's example exchanges E1-E5, under docs/signal.md."""
 
     async def test_join_is_silent_and_relays_have_exact_shapes(self):
         alice = await self.joined("w1", "alice")

@@ -3,7 +3,7 @@
     Client frames are written as the apps write them and read by the
     gateway's own reader (gw_p2p_read); frames out are compared as the exact
     JSON text a client would receive. The exchanges of the reference's
-    section 9 appear as they were captured, except where P2P.md fixes a bug
+    section 9 appear as captured, except where docs/p2p.md fixes a bug
     (each such place says which).
 */
 #include "rooms/p2p_calls.h"

@@ -1,4 +1,4 @@
-/*  sig_rooms_test.c - every rule of PROTOCOL.md section 1 that rooms owns
+/*  sig_rooms_test.c - every rule of docs/signal.md that rooms owns
 
     Frames are compared as the exact JSON text a client would receive.
 */
