@@ -7,7 +7,8 @@
 #                                            every test in both builds
 #   deploy/setup.sh build                    only install and build
 #   deploy/setup.sh install                  build, then install the binary,
-#                                            settings, docs and systemd unit
+#                                            homecall-bench, settings, docs
+#                                            and systemd unit
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +82,8 @@ case "$command" in
         install_missing $BUILD_PACKAGES
         build build
         $sudo install -m 755 build/homecall /usr/local/bin/homecall
+        # The load generator, so operators can load-test their deployment
+        $sudo install -m 755 build/homecall-bench /usr/local/bin/homecall-bench
         $sudo install -d -m 755 /etc/homecall \
             /usr/local/share/doc/homecall/docs
         [ -f /etc/homecall/homecall.env ] || \

@@ -3,6 +3,10 @@
     selftest [--verbose] [--test NAME]...
 */
 #include "app/replay_trace.h"
+#include "bench/bench_lat.h"
+#include "bench/bench_proc.h"
+#include "bench/bench_report.h"
+#include "bench/bench_wire.h"
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
@@ -73,6 +77,10 @@ static const test_item_t s_tests [] = {
     {"gw_link", gw_link_test},
     {"gw_trace", gw_trace_test},
     {"replay_trace", rt_trace_test},
+    {"bench_lat", bench_lat_test},
+    {"bench_proc", bench_proc_test},
+    {"bench_report", bench_report_test},
+    {"bench_wire", bench_wire_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))
