@@ -21,8 +21,8 @@ def read(path):
 
 def code_files():
     """(path, text) of every source, test and deploy file."""
-    for top in ("app", "common", "gateway", "rooms", "notifier", "tests",
-                "deploy"):
+    for top in ("app", "bench", "common", "gateway", "rooms", "notifier",
+                "tests", "deploy"):
         for root, dirs, files in os.walk(os.path.join(TOP, top)):
             dirs[:] = [d for d in dirs if d != "corpus"]
             for name in files:
