@@ -17,6 +17,7 @@
 #include "common/link.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
 #include "notifier/notifier.h"
 #include "rooms/rooms.h"
@@ -53,7 +54,8 @@ main (int argc, char **argv)
     int rc = hc_config_load (&cfg, argc, argv, NULL, err, sizeof (err));
     if (rc == 1)
         return 0;               //  --help or --version
-    if (rc < 0 || hc_endpoints_check (&cfg, err, sizeof (err))) {
+    if (rc < 0 || hc_endpoints_check (&cfg, err, sizeof (err))
+    ||  gw_ice_check (&cfg, err, sizeof (err))) {
         fprintf (stderr, "homecall: %s\n", err);
         return 2;
     }

@@ -25,7 +25,8 @@ typedef enum {
     T_SIZE,         //  stored in bytes
     T_TEXT,         //  char [HC_CFG_TEXT]
     T_LEVEL,        //  hc_log_level_t
-    T_FORMAT        //  hc_log_format_t
+    T_FORMAT,       //  hc_log_format_t
+    T_BOOL          //  bool: on/off, true/false, yes/no, 1/0
 } opt_type_t;
 
 typedef struct {
@@ -73,6 +74,16 @@ static const opt_spec_t s_options [] = {
     {"ping-timeout", "PING_TIMEOUT", T_DURATION, "30s", 100, DAY_MS,
      OFF (ping_timeout_ms),
      "silence after that ping before the connection is dropped"},
+    {"demo-page", "DEMO_PAGE", T_BOOL, "on", 0, 0, OFF (demo_page),
+     "GET / serves the demo call page (off: 426 as on other paths)"},
+    {"stun-urls", "STUN_URLS", T_TEXT, "", 0, 0, OFF (stun_urls),
+     "STUN servers for clients: stun: URLs, comma-separated"},
+    {"turn-urls", "TURN_URLS", T_TEXT, "", 0, 0, OFF (turn_urls),
+     "TURN servers for clients: turn:/turns: URLs, comma-separated"},
+    {"turn-secret", "TURN_SECRET", T_TEXT, "", 0, 0, OFF (turn_secret),
+     "TURN shared secret (coturn static-auth-secret); needed with TURN_URLS"},
+    {"turn-ttl", "TURN_TTL", T_DURATION, "24h", 1000, 30 * DAY_MS,
+     OFF (turn_ttl_ms), "life of the TURN credentials a client gets"},
     {"room-max-members", "ROOM_MAX_MEMBERS", T_INT, "16", 2, 10000,
      OFF (room_max_members), "members of one /signal room"},
     {"max-rooms", "MAX_ROOMS", T_INT, "100000", 1, 100000000, OFF (max_rooms),
@@ -309,6 +320,18 @@ s_apply (hc_config_t *cfg, const opt_spec_t *opt, const char *text,
                 return -1;
             }
             *(hc_log_format_t *) slot = (hc_log_format_t) format;
+            return 0;
+        }
+        case T_BOOL: {
+            static const char *const names [] = {"off", "on", "false", "true",
+                                                 "no", "yes", "0", "1"};
+            int index = s_lookup (text, names, 8);
+            if (index < 0) {
+                snprintf (err, err_size, "%s (%s): '%s' is not on or off",
+                          opt->env, source, text);
+                return -1;
+            }
+            *(bool *) slot = index % 2 == 1;
             return 0;
         }
         case T_INT:

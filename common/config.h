@@ -39,6 +39,13 @@ typedef struct {
     int64_t send_queue_max;         //  bytes queued to one slow client
     int64_t ping_interval_ms;       //  idle time before a WebSocket ping
     int64_t ping_timeout_ms;        //  wait for traffic after a ping
+    bool demo_page;                 //  GET / serves the call page
+
+    //  ICE servers handed to clients (gateway); docs/deploy.md
+    char stun_urls [HC_CFG_TEXT];   //  comma-separated stun: URLs
+    char turn_urls [HC_CFG_TEXT];   //  comma-separated turn:/turns: URLs
+    char turn_secret [HC_CFG_TEXT]; //  coturn static-auth-secret; never logged
+    int64_t turn_ttl_ms;            //  life of a TURN credential
 
     //  /signal rooms (rooms)
     int64_t room_max_members;       //  members of one room

@@ -16,8 +16,9 @@ cd "$top"
 
 BUILD_PACKAGES="build-essential cmake pkg-config \
 libwebsockets-dev libwebsockets-evlib-ev libev-dev \
-libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev"
-TEST_PACKAGES="python3 python3-websockets python3-zmq chromium"
+libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev \
+libssl-dev"
+TEST_PACKAGES="python3 python3-websockets python3-zmq chromium coturn"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
@@ -41,6 +42,14 @@ install_missing () {
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             --no-install-recommends $missing
     fi
+    # The tests start their own coturn on loopback; the packaged service
+    # (every interface, port 3478) is not wanted where they installed it
+    case " $missing " in
+        *" coturn "*)
+            if [ -d /run/systemd/system ]; then
+                $sudo systemctl disable --now coturn || true
+            fi ;;
+    esac
 }
 
 jobs=$(nproc 2>/dev/null || echo 2)

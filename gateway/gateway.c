@@ -20,6 +20,8 @@
 */
 #include "gateway.h"
 #include "gw_client.h"
+#include "gw_demo.h"
+#include "gw_ice.h"
 #include "gw_json.h"
 #include "gw_link.h"
 #include "gw_metrics.h"
@@ -40,6 +42,7 @@
 #include <ev.h>
 #include <inttypes.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define DRAIN_BATCH 1024        //  messages per socket per loop turn
 #define STOP_GRACE 2.0          //  seconds clients get to take a 1001 close
@@ -90,6 +93,7 @@ typedef struct {
     gw_clients_t *clients;      //  connections per client address
     hc_netlist_t proxies;       //  TRUSTED_PROXIES
     hc_netlist_t metrics_allow; //  METRICS_ALLOW
+    gw_ice_t *ice;              //  ICE servers and TURN credentials
     msg_rooms_stats_t rooms_stats;  //  as of rooms' last WELCOME
     bool rooms_stats_known;     //  a WELCOME came
     uint32_t instance;          //  high half of our connection ids
@@ -208,6 +212,29 @@ s_send_text (self_t *self, gw_session_t *session, const char *text)
     }
 }
 
+//  The ICE servers, asked of the gateway itself in either dialect; TURN
+//  credentials name the connection (docs/deploy.md)
+static void
+s_send_ice (self_t *self, gw_session_t *session)
+{
+    char hex [17];
+    hc_conn_hex (session->id, hex);
+    hc_buf_t servers;
+    hc_buf_init (&servers, 0);
+    gw_ice_render (self->ice, hex, (int64_t) time (NULL), &servers);
+    bool signal = session->dialect == HC_DIALECT_SIGNAL;
+    hc_field_t fields [] = {
+        hc_field_str ("type", signal ? HC_STR_LIT ("ice-servers")
+                                     : HC_STR_LIT ("iceServers")),
+        hc_field_raw ("iceServers", hc_buf_str (&servers)),
+    };
+    if (!servers.failed)
+        s_send_fields (self, session, fields, 2);
+    hc_buf_free (&servers);
+    HC_LOG (self->log, HC_LOG_DEBUG, "ice.servers",
+            hc_field_str ("conn", hc_str (hex)));
+}
+
 //  Closes now, from inside an lws callback for this wsi (return its -1)
 static int
 s_close_now (self_t *self, gw_session_t *session, uint16_t code,
@@ -285,6 +312,9 @@ s_signal_frame (self_t *self, gw_session_t *session, const char *data,
                             hc_field_str ("message", text));
             break;
         }
+        case GW_SIG_ICE_SERVERS:
+            s_send_ice (self, session);
+            break;
         case GW_SIG_COMMAND:
             result.cmd.conn = session->id;
             if (msg_enc_sig (self->enc, &result.cmd) == 0
@@ -308,6 +338,9 @@ s_p2p_frame (self_t *self, gw_session_t *session, const char *data,
             //  Text PING and {"route":"PING"} both keep the session (B5)
             session->last_app_ping = ev_now (self->loop);
             s_send_text (self, session, "PONG");
+            break;
+        case GW_P2P_ICE_SERVERS:
+            s_send_ice (self, session);
             break;
         case GW_P2P_INVALID:
             s_invalid (self, session, SIG_E_INVALID_JSON, len);
@@ -393,6 +426,18 @@ s_http_text (struct lws *wsi, unsigned status, const char *text)
     hc_buf_init (&body, LWS_PRE);
     hc_buf_append_cstr (&body, text);
     int rc = s_http_answer (wsi, status, "text/plain", &body);
+    hc_buf_free (&body);
+    return rc;
+}
+
+//  A file of the demo page, from memory
+static int
+s_http_file (struct lws *wsi, const gw_demo_file_t *file)
+{
+    hc_buf_t body;
+    hc_buf_init (&body, LWS_PRE);
+    hc_buf_append (&body, file->data, file->size);
+    int rc = s_http_answer (wsi, HTTP_STATUS_OK, gw_demo_type (file), &body);
     hc_buf_free (&body);
     return rc;
 }
@@ -627,11 +672,15 @@ s_http_metrics (self_t *self, struct lws *wsi)
 }
 
 //  Plain HTTP: /healthz answers 200 for load balancers, /metrics is for
-//  Prometheus; anything else is a WebSocket endpoint and gets 426, as the
-//  original did
+//  Prometheus, / and /demo/ are the demo page (unless DEMO_PAGE is off);
+//  anything else is a WebSocket endpoint and gets 426, as the original did
 static int
 s_http (self_t *self, struct lws *wsi, const char *path)
 {
+    const gw_demo_file_t *file = self->cfg.demo_page ? gw_demo_find (path)
+                                                     : NULL;
+    if (file)
+        return s_http_file (wsi, file);
     if (path && strcmp (path, "/metrics") == 0)
         return s_http_metrics (self, wsi);
     bool health = path && strcmp (path, "/healthz") == 0;
@@ -1161,8 +1210,10 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
         self->instance = 1;
     hc_gateway_hex (self->instance, self->instance_hex);
     hc_buf_init (&self->render, 0);
+    char err [256];
+    self->ice = gw_ice_new (cfg, err, sizeof (err));  //  main checked it
     if (!self->rooms || !self->pub || !self->loop || !self->sessions
-    ||  !self->enc || !self->dec)
+    ||  !self->enc || !self->dec || !self->ice)
         return self;            //  s_self_ready says no
     //  The routing id lets rooms address us by our connection ids
     char routing_id [16];
@@ -1249,6 +1300,7 @@ s_self_destroy (self_t **self_p)
     if (self->sessions)
         zhashx_destroy (&self->sessions);
     gw_clients_destroy (&self->clients);
+    gw_ice_destroy (&self->ice);
     zsock_destroy (&self->rooms);
     zsock_destroy (&self->pub);
     gw_json_teardown ();
@@ -1260,7 +1312,7 @@ void
 gateway_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const hc_config_t *) args);
-    bool ready = self->log && self->loop;
+    bool ready = self->log && self->loop && self->ice;
     zsock_signal (pipe, 0);
     if (ready)
         ev_run (self->loop, 0);

@@ -233,6 +233,10 @@ gw_p2p_read (const char *text, size_t len, cJSON **root_p,
         result->kind = GW_P2P_PING;
         return;
     }
+    if (strcmp (route_item->valuestring, "GET_ICE_SERVERS") == 0) {
+        result->kind = GW_P2P_ICE_SERVERS;      //  docs/p2p.md
+        return;
+    }
     msg_p2p_t *cmd = &result->cmd;
     if (!s_route (route_item->valuestring, &cmd->route))
         return;
@@ -376,6 +380,9 @@ gw_p2p_test (bool verbose)
     }
     s_read ("{\"route\":\"PING\"}", &root);
     assert (s_result.kind == GW_P2P_PING);
+    gw_json_release (&root);
+    s_read ("{\"route\":\"GET_ICE_SERVERS\",\"userId\":\"a\"}", &root);
+    assert (s_result.kind == GW_P2P_ICE_SERVERS);
     gw_json_release (&root);
 
     //  ADD_USER: userId as a key and as written; values stored as sent

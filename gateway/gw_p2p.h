@@ -19,6 +19,7 @@
 typedef enum {
     GW_P2P_COMMAND,             //  cmd is ready for rooms (conn not set)
     GW_P2P_PING,                //  answer PONG, refresh the heartbeat
+    GW_P2P_ICE_SERVERS,         //  GET_ICE_SERVERS: the gateway answers
     GW_P2P_INVALID              //  not JSON, not an object, unknown route
 } gw_p2p_kind_t;
 

@@ -64,6 +64,10 @@ gw_signal_read (const char *text, size_t len, cJSON **root_p,
         result->client_message = hc_str (message->valuestring);
         return;
     }
+    if (hc_str_eq_cstr (type, "ice-servers")) {
+        result->kind = GW_SIG_ICE_SERVERS;     //  no fields (docs/signal.md)
+        return;
+    }
     if (hc_str_eq_cstr (type, "join")) {
         cmd->op = MSG_SIG_JOIN;
         if (s_text (root, "room", &cmd->room) != FIELD_OK
@@ -236,6 +240,13 @@ gw_signal_test (bool verbose)
                       SIG_E_INVALID_FIELD);
     s_expect_invalid ("{\"type\":\"candidate\",\"candidate\":{\"i\":01}}",
                       SIG_E_INVALID_FIELD);
+
+    //  ICE servers are asked of the gateway; extra fields are ignored
+    r = s_read ("{\"type\":\"ice-servers\"}");
+    assert (r.kind == GW_SIG_ICE_SERVERS);
+    r = s_read ("{\"type\":\"ice-servers\",\"room\":5}");
+    assert (r.kind == GW_SIG_ICE_SERVERS);
+    s_expect_invalid ("{\"type\":\"ICE-servers\"}", SIG_E_UNKNOWN_TYPE);
 
     //  A client's error report is recognised, never relayed
     r = s_read ("{\"type\":\"error\",\"message\":\"camera failed\"}");

@@ -14,6 +14,7 @@
 typedef enum {
     GW_SIG_COMMAND,             //  cmd is ready for rooms (conn not set)
     GW_SIG_CLIENT_ERROR,        //  the client reported an error
+    GW_SIG_ICE_SERVERS,         //  the gateway answers with ICE servers
     GW_SIG_INVALID              //  malformed; code says why
 } gw_sig_kind_t;
 

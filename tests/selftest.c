@@ -22,6 +22,8 @@
 #include "common/tally.h"
 #include "common/utf8.h"
 #include "gateway/gw_client.h"
+#include "gateway/gw_demo.h"
+#include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_link.h"
 #include "gateway/gw_metrics.h"
@@ -57,6 +59,8 @@ static const test_item_t s_tests [] = {
     {"log", hc_log_test},
     {"bus", hc_bus_test},
     {"gw_client", gw_client_test},
+    {"gw_demo", gw_demo_test},
+    {"gw_ice", gw_ice_test},
     {"gw_metrics", gw_metrics_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},

@@ -5,117 +5,21 @@ The page (tests/integration/browser_call.html) speaks the dialect exactly
 as the HomeCall PWA does, and sets up a real WebRTC connection with a data
 channel. The caller's offer and candidates wait in the room's queue until
 the callee's tab opens, as in the PWA's invite-link flow. Chromium is
-driven over its DevTools protocol with python3-websockets; nothing else is
-needed."""
+driven over its DevTools protocol (tests/integration/chromium.py)."""
 
 import asyncio
-import itertools
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import unittest
 import urllib.parse
 
-import websockets
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chromium import Chromium  # noqa: E402
 from harness import Server  # noqa: E402
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                     "browser_call.html")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage",
-         # host candidates with real addresses, not mDNS names
-         "--disable-features=WebRtcHideLocalIpsWithMdns",
-         "--remote-debugging-port=0"]
-
-
-class Chromium:
-    """A headless Chromium, stopped by its pid; pages over DevTools."""
-
-    def __init__(self):
-        self.profile = tempfile.mkdtemp(prefix="homecall-chromium-")
-        self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, "--user-data-dir=" + self.profile,
-             "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, start_new_session=True)
-        self.endpoint = None
-        self.found = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.found.wait(30):
-            self.stop()
-            raise AssertionError("Chromium did not start")
-        self.ids = itertools.count(1)
-        self.replies = {}
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace")
-            if "DevTools listening on " in line and not self.endpoint:
-                self.endpoint = line.split("DevTools listening on ")[1].strip()
-                self.found.set()
-
-    async def connect(self):
-        self.ws = await websockets.connect(self.endpoint, max_size=None)
-        self.reader = asyncio.ensure_future(self._dispatch())
-
-    async def _dispatch(self):
-        async for raw in self.ws:
-            message = json.loads(raw)
-            future = self.replies.pop(message.get("id"), None)
-            if future and not future.done():
-                future.set_result(message)
-
-    async def call(self, method, params=None, session=None):
-        ident = next(self.ids)
-        request = {"id": ident, "method": method, "params": params or {}}
-        if session:
-            request["sessionId"] = session
-        future = asyncio.get_running_loop().create_future()
-        self.replies[ident] = future
-        await self.ws.send(json.dumps(request))
-        reply = await asyncio.wait_for(future, 30)
-        if "error" in reply:
-            raise AssertionError("%s: %s" % (method, reply["error"]))
-        return reply["result"]
-
-    async def open(self, url):
-        target = await self.call("Target.createTarget", {"url": url})
-        attached = await self.call("Target.attachToTarget",
-                                   {"targetId": target["targetId"],
-                                    "flatten": True})
-        return attached["sessionId"]
-
-    async def value(self, session, expression):
-        reply = await self.call("Runtime.evaluate",
-                                {"expression": expression,
-                                 "returnByValue": True}, session)
-        return reply["result"].get("value")
-
-    async def close(self):
-        if getattr(self, "ws", None):
-            self.reader.cancel()
-            await self.ws.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc.stderr.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 class BrowserCall(unittest.IsolatedAsyncioTestCase):
