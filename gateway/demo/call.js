@@ -241,6 +241,11 @@
 
   // ---- Joining and hanging up
   async function getMedia() {
+    if (!navigator.mediaDevices) {
+      ui.details.textContent = "Browsers give a camera only to https:// and localhost " +
+        "pages; joining without one.";
+      return null;
+    }
     const video = {width: {ideal: 640}, height: {ideal: 360}};
     for (const constraints of [{video, audio: true}, {audio: true}]) {
       try {
