@@ -63,6 +63,7 @@ typedef struct {
     zlistx_t *rx;               //  frame_t received, not yet compared
     zlistx_t *tx;               //  frame_t to send
     hc_buf_t partial;           //  fragments of the message coming in
+    bool partial_binary;        //  ...which is a binary message
     bool want_close;            //  close at the next WRITEABLE
     uint16_t close_code;        //  ...with this code
     bool peer_closed;           //  the server sent a close frame
@@ -162,15 +163,14 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
             break;
         case LWS_CALLBACK_CLIENT_RECEIVE:
             if (conn->partial.len == 0)
-                conn->partial.head = lws_frame_is_binary (wsi);
+                conn->partial_binary = lws_frame_is_binary (wsi);
             hc_buf_append (&conn->partial, in, len);
             if (lws_is_final_fragment (wsi)
             &&  !lws_remaining_packet_payload (wsi)) {
                 zlistx_add_end (conn->rx, s_frame_new (conn->partial.data,
                                                        conn->partial.len,
-                                                       conn->partial.head));
+                                                       conn->partial_binary));
                 hc_buf_reset (&conn->partial);
-                conn->partial.head = 0;
             }
             break;
         case LWS_CALLBACK_CLIENT_WRITEABLE: {

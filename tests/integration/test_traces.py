@@ -4,12 +4,17 @@ one process and in a split deployment (rooms + notifier, two gateways);
 a trace recorded from one deployment replays identically against the
 other; and a replay that meets a different answer says where and fails."""
 
+import asyncio
 import glob
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+
+import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Server  # noqa: E402
@@ -153,6 +158,82 @@ class Differences(Deployments):
         code, output = replay([bad], self.single())
         self.assertEqual(code, 2)
         self.assertIn("line 1", output)
+
+
+class FakeGateway:
+    """A WebSocket server on a free loopback port that answers a replay's
+    barriers as the gateway does, and answers {"type":"bytes"} with a
+    binary frame and then a text one: the real server never sends binary,
+    so this is how a replay meets a binary frame from the server."""
+
+    BINARY = b"\xff\xfe\x00\x01"
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self.thread = threading.Thread(target=self.run, args=(started,))
+        self.thread.start()
+        started.wait(10)
+
+    def run(self, started):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            websockets.serve(self.handle, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        started.set()
+        self.loop.run_forever()
+        self.server.close()
+        self.loop.run_until_complete(self.server.wait_closed())
+        self.loop.close()
+
+    async def handle(self, ws, path):
+        async for message in ws:
+            frame = json.loads(message)
+            if frame.get("room") == "__replay_barrier__":
+                await ws.send(json.dumps({"type": "error",
+                                          "code": "not_joined"}))
+            elif frame.get("type") == "bytes":
+                await ws.send(self.BINARY)
+                await ws.send(json.dumps({"type": "after"}))
+
+    def url(self, path):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        return 0
+
+
+class BinaryFrames(Deployments):
+    def record(self, direction, **fields):
+        return json.dumps(dict({
+            "time": "2026-11-22T00:00:00.%06dZ" % len(self.records),
+            "gateway": "0000000a", "conn": "0000000a00000001",
+            "dialect": "signal", "dir": direction}, **fields)) + "\n"
+
+    def test_a_binary_frame_from_the_server_replays(self):
+        # The replay reassembles what it receives in one buffer; a binary
+        # frame coming first, then text, then binary again must each be
+        # compared as they came (and nothing freed that was not allocated)
+        self.records = []
+        binary = {"frame": "//4AAQ==", "json": False, "encoding": "base64",
+                  "binary": True}
+        for record in (("open", {"path": "/signal", "peer": "x"}),
+                       ("in", {"frame": {"type": "bytes"}}),
+                       ("out", binary),
+                       ("out", {"frame": {"type": "after"}}),
+                       ("in", {"frame": {"type": "bytes"}}),
+                       ("out", binary),
+                       ("out", {"frame": {"type": "after"}})):
+            self.records.append(self.record(record[0], **record[1]))
+        trace = self.path("binary.jsonl")
+        with open(trace, "w") as f:
+            f.writelines(self.records)
+        server = FakeGateway()
+        self.processes.append(server)
+        output = self.assertReplays([trace], [server], "--fast")
+        self.assertIn("4 compared", output)
 
 
 if __name__ == "__main__":
