@@ -20,6 +20,7 @@
 #include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
 #include "notifier/notifier.h"
+#include "notifier/telegram_settings.h"
 #include "rooms/rooms.h"
 
 #include <signal.h>
@@ -46,6 +47,21 @@ s_raise_fd_limit (const hc_config_t *cfg)
     }
 }
 
+//  What the settings must be beyond each value's own range: a process
+//  that can work, keys it can use, ICE servers the gateway can hand out,
+//  Telegram settings the notifier can use
+static int
+s_settings_check (const hc_config_t *cfg, char *err, size_t err_size)
+{
+    if (hc_endpoints_check (cfg, err, err_size)
+    ||  hc_link_check (cfg, hc_endpoints_accepts_links (cfg),
+                       hc_endpoints_makes_links (cfg), err, err_size)
+    ||  gw_ice_check (cfg, err, err_size)
+    ||  telegram_settings_check (cfg, err, err_size))
+        return -1;
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -54,8 +70,7 @@ main (int argc, char **argv)
     int rc = hc_config_load (&cfg, argc, argv, NULL, err, sizeof (err));
     if (rc == 1)
         return 0;               //  --help or --version
-    if (rc < 0 || hc_endpoints_check (&cfg, err, sizeof (err))
-    ||  gw_ice_check (&cfg, err, sizeof (err))) {
+    if (rc < 0 || s_settings_check (&cfg, err, sizeof (err))) {
         fprintf (stderr, "homecall: %s\n", err);
         return 2;
     }

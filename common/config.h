@@ -121,13 +121,6 @@ int
     hc_parse_duration_ms (const char *text, int64_t *ms);
 int
     hc_parse_size (const char *text, int64_t *bytes);
-//  "123, -100456" into ids; at most max of them. Returns 0 or -1.
-int
-    hc_parse_chat_ids (const char *text, int64_t *ids, size_t max,
-                       size_t *ids_n);
-
-#define HC_CHATS_MAX 32         //  chat ids in TELEGRAM_CHAT_IDS
-
 //  Least severe level the actors publish: the log's, or info when alerts
 //  are on (start/stop and client errors are counted from info records)
 hc_log_level_t

@@ -39,9 +39,6 @@ void
 //  Forgets one connection of address (which must hold one)
 void
     gw_clients_remove (gw_clients_t *self, const char *address);
-//  Addresses that hold a connection
-size_t
-    gw_clients_size (gw_clients_t *self);
 
 void
     gw_client_test (bool verbose);

@@ -1,4 +1,4 @@
-/*  notifier.h - the actor that owns logging (and, later, alerting)
+/*  notifier.h - the actor that owns logging and alerting
 
     Subscribes to the event bus and writes every log record as one line to
     stderr and, if configured, to a log file. Fed only by messages: no other
@@ -20,5 +20,8 @@
 
 void
     notifier_actor (zsock_t *pipe, void *args);
+
+void
+    notifier_test (bool verbose);
 
 #endif

@@ -60,8 +60,6 @@ void
 //  When the next gateway would expire, or -1 when none is known
 int64_t
     gateways_next_deadline (gateways_t *self);
-size_t
-    gateways_size (gateways_t *self);
 
 void
     gateways_test (bool verbose);

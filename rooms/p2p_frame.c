@@ -38,15 +38,6 @@ p2p_frame_merge (p2p_frame_t *self, const hc_field_t *fields, size_t n)
             p2p_frame_set (self, fields [i]);
 }
 
-const hc_field_t *
-p2p_frame_get (const p2p_frame_t *self, const char *key)
-{
-    for (size_t i = 0; i < self->n; i++)
-        if (hc_str_eq_cstr (self->fields [i].key, key))
-            return &self->fields [i];
-    return NULL;
-}
-
 //  One allocation holds a member's key and text value
 static char *
 s_keep_member (hc_field_t *dst, const hc_field_t *src)
@@ -138,8 +129,7 @@ p2p_frame_test (bool verbose)
     assert (hc_str_eq_cstr (frame.fields [1].key, "photo"));
     assert (hc_str_eq_cstr (frame.fields [1].str, "\"\""));
     assert (hc_str_eq_cstr (frame.fields [3].key, "userId"));
-    assert (p2p_frame_get (&frame, "sdp") == &frame.fields [2]);
-    assert (p2p_frame_get (&frame, "nope") == NULL);
+    assert (hc_str_eq_cstr (frame.fields [2].key, "sdp"));
 
     //  Kept frames own their bytes
     char key [] = "offer";

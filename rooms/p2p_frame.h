@@ -32,9 +32,6 @@ void
 //  type always wins (the original let a payload override it)
 void
     p2p_frame_merge (p2p_frame_t *self, const hc_field_t *fields, size_t n);
-//  The member named key, or NULL
-const hc_field_t *
-    p2p_frame_get (const p2p_frame_t *self, const char *key);
 
 //  Deep copies of flat frames (STR, RAW, INT values)
 p2p_kept_t *

@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
+#include "common/dotenv.h"
 #include "common/endpoints.h"
 #include "common/events.h"
 #include "common/idmap.h"
@@ -33,8 +34,10 @@
 #include "gateway/gw_trace.h"
 #include "notifier/alerts.h"
 #include "notifier/log_line.h"
+#include "notifier/notifier.h"
 #include "notifier/subscribers.h"
 #include "notifier/telegram.h"
+#include "notifier/telegram_settings.h"
 #include "rooms/gateways.h"
 #include "rooms/p2p_calls.h"
 #include "rooms/p2p_frame.h"
@@ -55,6 +58,7 @@ static const test_item_t s_tests [] = {
     {"msg", msg_test},
     {"sock", hc_sock_test},
     {"config", hc_config_test},
+    {"dotenv", hc_dotenv_test},
     {"netlist", hc_netlist_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
@@ -71,8 +75,10 @@ static const test_item_t s_tests [] = {
     {"p2p_frame", p2p_frame_test},
     {"p2p_calls", p2p_calls_test},
     {"alerts", alerts_test},
+    {"notifier", notifier_test},
     {"subscribers", subscribers_test},
     {"telegram", telegram_test},
+    {"telegram_settings", telegram_settings_test},
     {"endpoints", hc_endpoints_test},
     {"link", hc_link_test},
     {"link_watch", hc_link_watch_test},
