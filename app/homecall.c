@@ -19,6 +19,7 @@
 #include "gateway/gateway.h"
 #include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
+#include "gateway/gw_tls.h"
 #include "notifier/notifier.h"
 #include "notifier/telegram_settings.h"
 #include "rooms/rooms.h"
@@ -57,6 +58,8 @@ s_settings_check (const hc_config_t *cfg, char *err, size_t err_size)
     ||  hc_link_check (cfg, hc_endpoints_accepts_links (cfg),
                        hc_endpoints_makes_links (cfg), err, err_size)
     ||  gw_ice_check (cfg, err, err_size)
+    ||  ((hc_actors (cfg) & HC_ACTOR_GATEWAY)
+         && gw_tls_check (cfg, err, err_size))
     ||  telegram_settings_check (cfg, err, err_size))
         return -1;
     return 0;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "dotenv.h"
 #include "netlist.h"
+#include "origins.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -62,6 +63,13 @@ static const opt_spec_t s_options [] = {
     {"metrics-allow", "METRICS_ALLOW", T_TEXT, "127.0.0.1,::1", 0, 0,
      OFF (metrics_allow), "clients that may read /metrics (addresses, "
      "networks; empty: /metrics is off)"},
+    {"tls-cert", "TLS_CERT", T_TEXT, "", 0, 0, OFF (tls_cert),
+     "certificate chain (PEM): the gateway serves wss:// and https://"},
+    {"tls-key", "TLS_KEY", T_TEXT, "", 0, 0, OFF (tls_key),
+     "private key (PEM) of TLS_CERT"},
+    {"allowed-origins", "ALLOWED_ORIGINS", T_TEXT, "", 0, 0,
+     OFF (allowed_origins), "WebSocket Origins let in, exact, comma-"
+     "separated (empty: any; no Origin: let in)"},
     {"rate-limit", "RATE_LIMIT", T_INT, "50", 0, 1000000, OFF (rate_limit),
      "client frames per second per connection (0 = no limit)"},
     {"rate-burst", "RATE_BURST", T_INT, "200", 1, 1000000, OFF (rate_burst),
@@ -531,6 +539,18 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
                       HC_NETLIST_MAX);
             return -1;
         }
+    hc_origins_t origins;
+    if (hc_origins_parse (&origins, cfg->allowed_origins, bad, sizeof (bad))) {
+        snprintf (err, err_size, "ALLOWED_ORIGINS: '%s' is not an origin such "
+                                 "as https://call.example.com (scheme://host"
+                                 "[:port], no path; at most %d, comma-"
+                                 "separated)", bad, HC_ORIGINS_MAX);
+        return -1;
+    }
+    if (cfg->tls_key [0] && !cfg->tls_cert [0]) {
+        snprintf (err, err_size, "TLS_KEY: set without TLS_CERT");
+        return -1;
+    }
     if (cfg->rate_limit > 0 && cfg->rate_burst < 1) {
         snprintf (err, err_size, "RATE_BURST: must be at least 1");
         return -1;
@@ -651,6 +671,15 @@ hc_config_test (bool verbose)
                       NULL};
     assert (hc_config_load (&cfg, 3, argv6, dotenv, err, sizeof (err)) == -1);
     assert (strstr (err, "TRUSTED_PROXIES") && strstr (err, "'proxy'"));
+
+    //  Origins and TLS: checked at load
+    char *argv7 [] = {"homecall", "--allowed-origins",
+                      "https://a.example,https://b.example/x", NULL};
+    assert (hc_config_load (&cfg, 3, argv7, dotenv, err, sizeof (err)) == -1);
+    assert (strstr (err, "ALLOWED_ORIGINS") && strstr (err, "'https://b.example/x'"));
+    char *argv8 [] = {"homecall", "--tls-key", "/etc/key.pem", NULL};
+    assert (hc_config_load (&cfg, 3, argv8, dotenv, err, sizeof (err)) == -1);
+    assert (strstr (err, "TLS_KEY") && strstr (err, "TLS_CERT"));
 
     //  Telegram: the original's TG_API_KEY is an alias; the real name wins
     unsetenv ("TELEGRAM_BOT_TOKEN");

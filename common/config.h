@@ -34,6 +34,9 @@ typedef struct {
     int64_t max_connections_per_ip; //  per client address (0: no cap)
     char trusted_proxies [HC_CFG_TEXT];     //  whose X-Forwarded-For counts
     char metrics_allow [HC_CFG_TEXT];       //  who may read /metrics
+    char tls_cert [HC_CFG_TEXT];            //  PEM chain: wss:// ("" = ws://)
+    char tls_key [HC_CFG_TEXT];             //  its private key
+    char allowed_origins [HC_CFG_TEXT];     //  Origins let in ("" = any)
     int64_t rate_limit;             //  frames per second per connection
     int64_t rate_burst;             //  frames a connection may send at once
     int64_t send_queue_max;         //  bytes queued to one slow client

@@ -28,12 +28,14 @@
 #include "gw_p2p.h"
 #include "gw_session.h"
 #include "gw_signal.h"
+#include "gw_tls.h"
 #include "gw_trace.h"
 #include "../common/config.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
 #include "../common/idmap.h"
 #include "../common/log.h"
+#include "../common/origins.h"
 #include "../common/sig_errors.h"
 #include "../common/sock.h"
 #include "../common/tally.h"
@@ -58,12 +60,26 @@ typedef enum {
     REFUSED_ROOMS_UNAVAILABLE,
     REFUSED_MAX_CONNECTIONS,
     REFUSED_MAX_CONNECTIONS_PER_IP,
+    REFUSED_NOT_TLS,            //  plain HTTP on the TLS port
+    REFUSED_ORIGIN,             //  not in ALLOWED_ORIGINS
     REFUSED_REASONS
 } refused_t;
 
 static const char *s_refused_names [REFUSED_REASONS] = {
     "stopping", "rooms_unavailable", "max_connections",
-    "max_connections_per_ip"
+    "max_connections_per_ip", "not_tls", "origin"
+};
+
+//  /metrics shows every reason
+_Static_assert (REFUSED_REASONS == sizeof (((gw_metrics_t *) 0)->refused)
+                                   / sizeof (gw_metric_labelled_t),
+                "gw_metrics_t.refused has a slot per reason");
+
+//  What a refused handshake is told
+static const char *s_refused_status [REFUSED_REASONS] = {
+    "503 Service Unavailable", "503 Service Unavailable",
+    "503 Service Unavailable", "429 Too Many Requests", "400 Bad Request",
+    "403 Forbidden"
 };
 
 typedef struct {
@@ -94,6 +110,7 @@ typedef struct {
     hc_netlist_t proxies;       //  TRUSTED_PROXIES
     hc_netlist_t metrics_allow; //  METRICS_ALLOW
     gw_ice_t *ice;              //  ICE servers and TURN credentials
+    hc_origins_t origins;       //  ALLOWED_ORIGINS
     msg_rooms_stats_t rooms_stats;  //  as of rooms' last WELCOME
     bool rooms_stats_known;     //  a WELCOME came
     uint32_t instance;          //  high half of our connection ids
@@ -634,6 +651,31 @@ s_session_closed (self_t *self, gw_session_t *session)
         ev_break (self->loop, EVBREAK_ALL);
 }
 
+//  conn.refused, once a second per reason with the count; /metrics counts
+//  them all. A warning: any client can cause one. origin: the refused
+//  Origin, or NULL.
+static void
+s_refused (self_t *self, refused_t reason, const char *peer, const char *via,
+           const char *origin)
+{
+    uint64_t count = hc_tally_add (&self->refused_log [reason],
+                                   zclock_mono ());
+    if (count && origin)
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
+                  hc_field_str ("reason", hc_str (s_refused_names [reason])),
+                  hc_field_int ("count", (int64_t) count),
+                  hc_field_str ("peer", hc_str (peer)),
+                  hc_field_str ("via", hc_str (via)),
+                  hc_field_str ("origin", hc_str (origin)));
+    else
+    if (count)
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
+                  hc_field_str ("reason", hc_str (s_refused_names [reason])),
+                  hc_field_int ("count", (int64_t) count),
+                  hc_field_str ("peer", hc_str (peer)),
+                  hc_field_str ("via", hc_str (via)));
+}
+
 //  /metrics, to the clients METRICS_ALLOW names (behind a trusted proxy,
 //  the client it forwarded, so a public proxy does not open it to all)
 static int
@@ -677,6 +719,12 @@ s_http_metrics (self_t *self, struct lws *wsi)
 static int
 s_http (self_t *self, struct lws *wsi, const char *path)
 {
+    if (gw_tls_enabled (&self->cfg) && !lws_is_ssl (wsi)) {
+        char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
+        s_client_address (self, wsi, client, via);
+        s_refused (self, REFUSED_NOT_TLS, client, via, NULL);
+        return s_http_text (wsi, HTTP_STATUS_BAD_REQUEST, "not_tls\n");
+    }
     const gw_demo_file_t *file = self->cfg.demo_page ? gw_demo_find (path)
                                                      : NULL;
     if (file)
@@ -692,6 +740,25 @@ s_http (self_t *self, struct lws *wsi, const char *path)
     return s_http_text (wsi, status, body);
 }
 
+//  ALLOWED_ORIGINS: a handshake without Origin (not a browser) goes on;
+//  one too long to hold is not listed. origin gets what it said.
+static bool
+s_origin_allowed (self_t *self, struct lws *wsi,
+                  char origin [HC_ORIGINS_TEXT])
+{
+    origin [0] = 0;
+    if (self->origins.size == 0)
+        return true;
+    int len = lws_hdr_total_length (wsi, WSI_TOKEN_ORIGIN);
+    if (len <= 0)
+        return hc_origins_allow (&self->origins, NULL);
+    if (lws_hdr_copy (wsi, origin, HC_ORIGINS_TEXT, WSI_TOKEN_ORIGIN) < 0) {
+        snprintf (origin, HC_ORIGINS_TEXT, "(%d bytes)", len);
+        return false;
+    }
+    return hc_origins_allow (&self->origins, origin);
+}
+
 //  Before the upgrade: the client's address goes into the session, which
 //  lws has allocated by now. Refused (the handshake fails) when stopping,
 //  while rooms is away, or over a connection cap. A flood of refusals
@@ -701,7 +768,14 @@ s_filter (self_t *self, gw_session_t *session, struct lws *wsi)
 {
     s_client_address (self, wsi, session->peer, session->via);
     const char *peer = session->peer;
+    char origin [HC_ORIGINS_TEXT];
     refused_t reason;
+    if (gw_tls_enabled (&self->cfg) && !lws_is_ssl (wsi))
+        reason = REFUSED_NOT_TLS;
+    else
+    if (!s_origin_allowed (self, wsi, origin))
+        reason = REFUSED_ORIGIN;
+    else
     if (self->stopping)
         reason = REFUSED_STOPPING;
     else
@@ -718,14 +792,8 @@ s_filter (self_t *self, gw_session_t *session, struct lws *wsi)
     else
         return 0;
     const char *name = s_refused_names [reason];
-    uint64_t count = hc_tally_add (&self->refused_log [reason],
-                                   zclock_mono ());
-    if (count)
-        HC_EVENT (self->log, HC_LOG_WARN, "conn.refused",
-                  hc_field_str ("reason", hc_str (name)),
-                  hc_field_int ("count", (int64_t) count),
-                  hc_field_str ("peer", hc_str (peer)),
-                  hc_field_str ("via", hc_str (session->via)));
+    s_refused (self, reason, peer, session->via,
+               reason == REFUSED_ORIGIN ? origin : NULL);
     //  An HTTP answer the client's library can report, then the close.
     //  Written whole: lws would call it HTTP/1.0 at this stage, which
     //  WebSocket clients refuse to parse.
@@ -733,10 +801,7 @@ s_filter (self_t *self, gw_session_t *session, struct lws *wsi)
     int len = snprintf ((char *) buf + LWS_PRE, sizeof (buf) - LWS_PRE,
                         "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
                         "content-length: %zu\r\nconnection: close\r\n"
-                        "\r\n%s\n",
-                        reason == REFUSED_MAX_CONNECTIONS_PER_IP
-                            ? "429 Too Many Requests"
-                            : "503 Service Unavailable",
+                        "\r\n%s\n", s_refused_status [reason],
                         strlen (name) + 1, name);
     lws_write (wsi, buf + LWS_PRE, (size_t) len, LWS_WRITE_HTTP_HEADERS);
     return -1;
@@ -1069,6 +1134,7 @@ s_start (self_t *self)
     info.user = self;
     info.fd_limit_per_thread = (unsigned) self->cfg.max_connections + 64;
     info.timeout_secs = 20;     //  for handshakes and close handshakes
+    gw_tls_apply (&self->cfg, &info);
     self->ctx = lws_create_context (&info);
     if (!self->ctx) {
         HC_LOG (self->log, HC_LOG_ERROR, "gateway.listen_failed",
@@ -1081,6 +1147,8 @@ s_start (self_t *self)
     HC_LOG (self->log, HC_LOG_INFO, "gateway.listening",
             hc_field_str ("host", hc_str (self->cfg.ws_host)),
             hc_field_int ("port", port),
+            hc_field_str ("scheme", gw_tls_enabled (&self->cfg)
+                                        ? HC_STR_LIT ("wss") : HC_STR_LIT ("ws")),
             hc_field_str ("instance", hc_str (self->instance_hex)));
     ev_timer_start (self->loop, &self->stats_timer);
     ev_timer_start (self->loop, &self->liveness_timer);
@@ -1198,7 +1266,9 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     int parsed = hc_netlist_parse (&self->proxies, cfg->trusted_proxies, bad,
                                    sizeof (bad))
                | hc_netlist_parse (&self->metrics_allow, cfg->metrics_allow,
-                                   bad, sizeof (bad));
+                                   bad, sizeof (bad))
+               | hc_origins_parse (&self->origins, cfg->allowed_origins, bad,
+                                   sizeof (bad));
     assert (parsed == 0);       //  hc_config_load checked them
     (void) parsed;
     self->enc = msg_enc_new ();

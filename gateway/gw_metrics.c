@@ -122,7 +122,8 @@ gw_metrics_test (bool verbose)
     gw_metrics_t metrics = {
         "1.2.3", "0badc0de", {{3, "signal"}, {4, "p2p"}}, 10, 11, 12, 13, 14,
         15, {{1, "stopping"}, {2, "rooms_unavailable"},
-             {3, "max_connections"}, {4, "max_connections_per_ip"}},
+             {3, "max_connections"}, {4, "max_connections_per_ip"},
+             {5, "not_tls"}, {6, "origin"}},
         true, false, {0}
     };
     hc_buf_t out;
@@ -137,6 +138,7 @@ gw_metrics_test (bool verbose)
     assert (strstr (page, "homecall_connections_refused_total{reason="
                           "\"max_connections_per_ip\"} 4\n"));
     assert (strstr (page, "\nhomecall_frames_in_total 10\n"));
+    assert (strstr (page, "{reason=\"origin\"} 6\n"));
     assert (strstr (page, "\nhomecall_lagging_disconnects_total 15\n"));
     assert (strstr (page, "\nhomecall_rooms_up 1\n"));
     //  Before rooms said anything, no rooms numbers

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/netlist.h"
+#include "common/origins.h"
 #include "common/sock.h"
 #include "common/tally.h"
 #include "common/utf8.h"
@@ -31,6 +32,7 @@
 #include "gateway/gw_p2p.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
+#include "gateway/gw_tls.h"
 #include "gateway/gw_trace.h"
 #include "notifier/alerts.h"
 #include "notifier/log_line.h"
@@ -60,6 +62,7 @@ static const test_item_t s_tests [] = {
     {"config", hc_config_test},
     {"dotenv", hc_dotenv_test},
     {"netlist", hc_netlist_test},
+    {"origins", hc_origins_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
     {"gw_client", gw_client_test},
@@ -70,6 +73,7 @@ static const test_item_t s_tests [] = {
     {"gw_p2p", gw_p2p_test},
     {"gw_session", gw_session_test},
     {"gw_signal", gw_signal_test},
+    {"gw_tls", gw_tls_test},
     {"sig_rooms", sig_rooms_test},
     {"log_line", log_line_test},
     {"p2p_frame", p2p_frame_test},

@@ -123,8 +123,10 @@ class Server:
                 return [e]
         return []
 
+    scheme = "ws"               # "wss" for a server with TLS_CERT
+
     def url(self, path="/signal"):
-        return "ws://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Stops the server; returns its exit code."""
