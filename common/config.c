@@ -57,6 +57,15 @@ static const opt_spec_t s_options [] = {
     {"max-connections-per-ip", "MAX_CONNECTIONS_PER_IP", T_INT, "100", 0,
      1000000, OFF (max_connections_per_ip),
      "concurrent WebSocket connections from one client address (0 = no cap)"},
+    {"max-handshakes", "MAX_HANDSHAKES", T_INT, "1000", 1, 1000000,
+     OFF (max_handshakes), "sockets in their handshake at once; past it the "
+     "oldest is closed"},
+    {"handshake-timeout", "HANDSHAKE_TIMEOUT", T_DURATION, "10s", 100,
+     3600000, OFF (handshake_timeout_ms),
+     "time from accept to a complete handshake; then the socket is closed"},
+    {"max-header-size", "MAX_HEADER_SIZE", T_SIZE, "16KiB", 1024,
+     1024 * 1024, OFF (max_header_size),
+     "request line and headers of a handshake; larger ones get 431"},
     {"trusted-proxies", "TRUSTED_PROXIES", T_TEXT, "127.0.0.1,::1", 0, 0,
      OFF (trusted_proxies), "reverse proxies (addresses, networks as "
      "10.0.0.0/8) whose X-Forwarded-For names the client"},

@@ -32,6 +32,9 @@ typedef struct {
     int64_t max_frame_size;         //  bytes; larger messages close with 1009
     int64_t max_connections;        //  concurrent WebSocket connections
     int64_t max_connections_per_ip; //  per client address (0: no cap)
+    int64_t max_handshakes;         //  sockets in their handshake at once
+    int64_t handshake_timeout_ms;   //  accept to a complete handshake
+    int64_t max_header_size;        //  bytes of a handshake's headers
     char trusted_proxies [HC_CFG_TEXT];     //  whose X-Forwarded-For counts
     char metrics_allow [HC_CFG_TEXT];       //  who may read /metrics
     char tls_cert [HC_CFG_TEXT];            //  PEM chain: wss:// ("" = ws://)

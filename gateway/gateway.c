@@ -19,10 +19,12 @@
     ZMQ_IMMEDIATE, so nothing queues for a rooms that is not there.
 */
 #include "gateway.h"
+#include "gw_admission.h"
 #include "gw_client.h"
 #include "gw_demo.h"
 #include "gw_ice.h"
 #include "gw_json.h"
+#include "gw_linger.h"
 #include "gw_link.h"
 #include "gw_metrics.h"
 #include "gw_p2p.h"
@@ -43,6 +45,7 @@
 
 #include <ev.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -53,6 +56,11 @@
 #define LINK_WAIT_MS 2000       //  START waits this long for rooms at most
 #define CLOSE_RESTART 1012      //  WebSocket "service restart"
 #define CLOSE_TRY_LATER 1013    //  WebSocket "try again later"
+#define EDGE_TICK 0.25          //  seconds between handshake deadline checks
+#define LWS_WAKE_AFTER_CLOSE 7.0    //  lws waits 5 s for a close's answer
+#define LWS_WAKE_TICKS 4        //  edge ticks between wakes of lws's timers
+#define LINGER_MAX 4096         //  sockets lingering at once
+#define LINGER_SECONDS 2.0      //  how long one lingers at most
 
 //  Why a handshake was refused; each is logged apart
 typedef enum {
@@ -62,12 +70,16 @@ typedef enum {
     REFUSED_MAX_CONNECTIONS_PER_IP,
     REFUSED_NOT_TLS,            //  plain HTTP on the TLS port
     REFUSED_ORIGIN,             //  not in ALLOWED_ORIGINS
+    REFUSED_MAX_HANDSHAKES,     //  the oldest handshake made room
+    REFUSED_HANDSHAKE_TIMEOUT,
+    REFUSED_HEADER_TOO_LARGE,
     REFUSED_REASONS
 } refused_t;
 
 static const char *s_refused_names [REFUSED_REASONS] = {
     "stopping", "rooms_unavailable", "max_connections",
-    "max_connections_per_ip", "not_tls", "origin"
+    "max_connections_per_ip", "not_tls", "origin", "max_handshakes",
+    "handshake_timeout", "header_too_large"
 };
 
 //  /metrics shows every reason
@@ -75,11 +87,12 @@ _Static_assert (REFUSED_REASONS == sizeof (((gw_metrics_t *) 0)->refused)
                                    / sizeof (gw_metric_labelled_t),
                 "gw_metrics_t.refused has a slot per reason");
 
-//  What a refused handshake is told
+//  What a refused handshake is told, written whole
 static const char *s_refused_status [REFUSED_REASONS] = {
     "503 Service Unavailable", "503 Service Unavailable",
     "503 Service Unavailable", "429 Too Many Requests", "400 Bad Request",
-    "403 Forbidden"
+    "403 Forbidden", "503 Service Unavailable", "408 Request Timeout",
+    "431 Request Header Fields Too Large"
 };
 
 typedef struct {
@@ -106,7 +119,14 @@ typedef struct {
     gw_link_t link;             //  is rooms there, and which run of it
     gw_trace_t *trace;          //  TRACE file, or NULL
     zhashx_t *sessions;         //  connection id -> gw_session_t
-    gw_clients_t *clients;      //  connections per client address
+    gw_admission_t *admission;  //  every socket, from accept
+    gw_linger_t *linger;        //  sockets closed so the last words arrive
+    ev_timer edge_timer;        //  handshake deadlines; wakes lws's timers
+    double lws_wake_until;      //  lws has timers of its own until then
+    unsigned edge_ticks;        //  counts to LWS_WAKE_TICKS
+    int accepted_fd;            //  socket lws is adopting now (-1: none)
+    char accepted_peer [HC_ADDR_TEXT];  //  its address ("": a proxy's)
+    gw_ticket_t *reading;       //  pending socket lws is reading now
     hc_netlist_t proxies;       //  TRUSTED_PROXIES
     hc_netlist_t metrics_allow; //  METRICS_ALLOW
     gw_ice_t *ice;              //  ICE servers and TURN credentials
@@ -123,9 +143,10 @@ typedef struct {
     uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
     hc_tally_t busy_log;        //  signal.busy, once a second
     hc_tally_t refused_log [REFUSED_REASONS];  //  conn.refused, the same
+    hc_tally_t lws_log;         //  lws.message, the same
 } self_t;
 
-static _Thread_local hc_log_t *tl_log;      //  for lws's own log lines
+static _Thread_local self_t *tl_self;       //  for lws's own log lines
 
 //  ---------------------------------------------------------------------
 //  Helpers
@@ -268,6 +289,7 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
                                                  : sizeof (text) - 1;
     memcpy (text, reason, len);
     lws_close_reason (session->wsi, (enum lws_close_status) code, text, len);
+    self->lws_wake_until = ev_now (self->loop) + LWS_WAKE_AFTER_CLOSE;
     return -1;
 }
 
@@ -476,6 +498,24 @@ s_client_address (self_t *self, struct lws *wsi, char client [HC_ADDR_TEXT],
     gw_client_address (&self->proxies, socket_peer, forwarded, client, via);
 }
 
+//  A pending socket's input watcher (s_pending_readable)
+typedef struct {
+    ev_io io;
+    self_t *self;
+    gw_ticket_t *ticket;
+} s_watch_t;
+
+static void
+s_unwatch (self_t *self, gw_ticket_t *ticket)
+{
+    s_watch_t *watch = (s_watch_t *) ticket->watch;
+    if (watch) {
+        ev_io_stop (self->loop, &watch->io);
+        free (watch);
+        ticket->watch = NULL;
+    }
+}
+
 static void
 s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
 {
@@ -489,7 +529,11 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
         *query = 0;             //  the path decides; a query is ignored
     session->dialect = strcmp (path, "/signal") == 0 ? HC_DIALECT_SIGNAL
                                                      : HC_DIALECT_P2P;
-    gw_clients_add (self->clients, session->peer);     //  from s_filter
+    gw_ticket_t *ticket = gw_admission_find (self->admission, wsi);
+    if (ticket) {               //  the handshake is done: no deadline
+        gw_admission_settle (self->admission, ticket);
+        s_unwatch (self, ticket);
+    }
     int rc = zhashx_insert (self->sessions, &session->id, session);
     assert (rc == 0);
     (void) rc;
@@ -607,6 +651,7 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
         lws_close_reason (wsi, (enum lws_close_status) session->close_code,
                           (unsigned char *) session->close_reason,
                           strlen (session->close_reason));
+        self->lws_wake_until = ev_now (self->loop) + LWS_WAKE_AFTER_CLOSE;
         return -1;
     }
     return 0;
@@ -630,7 +675,6 @@ s_session_closed (self_t *self, gw_session_t *session)
 {
     if (session->registered) {
         zhashx_delete (self->sessions, &session->id);
-        gw_clients_remove (self->clients, session->peer);
         session->registered = false;
         msg_close_t close = {session->id};
         if (msg_enc_close (self->enc, &close) == 0)
@@ -694,7 +738,9 @@ s_http_metrics (self_t *self, struct lws *wsi)
         .invalid = self->invalid, .busy = self->busy,
         .undeliverable = self->undeliverable, .lagging = self->lagging,
         .rooms_up = self->link.up, .rooms_known = self->rooms_stats_known,
-        .rooms = self->rooms_stats
+        .rooms = self->rooms_stats,
+        .handshakes = gw_admission_pending (self->admission),
+        .lingering = gw_linger_size (self->linger)
     };
     for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
          session; session = (gw_session_t *) zhashx_next (self->sessions))
@@ -759,6 +805,19 @@ s_origin_allowed (self_t *self, struct lws *wsi,
     return hc_origins_allow (&self->origins, origin);
 }
 
+//  The whole HTTP answer to a refused handshake; returns its length
+static size_t
+s_refusal_text (refused_t reason, char *text, size_t size)
+{
+    const char *name = s_refused_names [reason];
+    int len = snprintf (text, size,
+                        "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
+                        "content-length: %zu\r\nconnection: close\r\n"
+                        "\r\n%s\n", s_refused_status [reason],
+                        strlen (name) + 1, name);
+    return len > 0 && (size_t) len < size ? (size_t) len : 0;
+}
+
 //  Before the upgrade: the client's address goes into the session, which
 //  lws has allocated by now. Refused (the handshake fails) when stopping,
 //  while rooms is away, or over a connection cap. A flood of refusals
@@ -784,27 +843,165 @@ s_filter (self_t *self, gw_session_t *session, struct lws *wsi)
     else
     if (zhashx_size (self->sessions) >= (size_t) self->cfg.max_connections)
         reason = REFUSED_MAX_CONNECTIONS;
-    else
-    if (self->cfg.max_connections_per_ip > 0
-    &&  gw_clients_count (self->clients, peer)
-            >= (size_t) self->cfg.max_connections_per_ip)
+    else {
+        //  Counted against the client from now on (behind a proxy, until
+        //  now it was counted against nobody)
+        gw_ticket_t *ticket = gw_admission_find (self->admission, wsi);
+        if (!ticket || gw_admission_move (self->admission, ticket, peer))
+            return 0;
         reason = REFUSED_MAX_CONNECTIONS_PER_IP;
-    else
-        return 0;
-    const char *name = s_refused_names [reason];
+    }
     s_refused (self, reason, peer, session->via,
                reason == REFUSED_ORIGIN ? origin : NULL);
     //  An HTTP answer the client's library can report, then the close.
     //  Written whole: lws would call it HTTP/1.0 at this stage, which
     //  WebSocket clients refuse to parse.
     unsigned char buf [LWS_PRE + 256];
-    int len = snprintf ((char *) buf + LWS_PRE, sizeof (buf) - LWS_PRE,
-                        "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
-                        "content-length: %zu\r\nconnection: close\r\n"
-                        "\r\n%s\n", s_refused_status [reason],
-                        strlen (name) + 1, name);
-    lws_write (wsi, buf + LWS_PRE, (size_t) len, LWS_WRITE_HTTP_HEADERS);
+    size_t len = s_refusal_text (reason, (char *) buf + LWS_PRE,
+                                 sizeof (buf) - LWS_PRE);
+    lws_write (wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_HEADERS);
     return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Sockets before their handshake (lws callbacks, gateway thread)
+
+//  Tells a pending socket why it is being closed, while lws still has it
+//  open; a dup keeps it open for gw_linger once lws has closed its own
+static void
+s_answer (self_t *self, gw_ticket_t *ticket, refused_t reason)
+{
+    (void) self;
+    if (ticket->verdict)
+        return;
+    ticket->verdict = 1 + (int) reason;
+    char text [256];
+    size_t len = s_refusal_text (reason, text, sizeof (text));
+    if (send (ticket->fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+        ticket->answer_fd = fcntl (ticket->fd, F_DUPFD_CLOEXEC, 0);
+}
+
+//  A new socket, before lws adopts it: refused at once (with a 429 it can
+//  read) when its address holds its cap already. A trusted proxy's socket
+//  is counted once its headers name the client (s_filter).
+static int
+s_accept (self_t *self, int fd)
+{
+    char socket_peer [HC_ADDR_TEXT] = "?", peer [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
+    lws_get_peer_simple_fd (fd, socket_peer, sizeof (socket_peer));
+    gw_client_address (&self->proxies, socket_peer, NULL, peer, via);
+    bool proxy = hc_netlist_contains (&self->proxies, peer);
+    if (!proxy && !gw_admission_allows (self->admission, peer)) {
+        s_refused (self, REFUSED_MAX_CONNECTIONS_PER_IP, peer, "", NULL);
+        char text [256];
+        size_t len = s_refusal_text (REFUSED_MAX_CONNECTIONS_PER_IP, text,
+                                     sizeof (text));
+        //  lws closes fd when we return; the dup lingers with the answer
+        gw_linger_add (self->linger, fcntl (fd, F_DUPFD_CLOEXEC, 0), text,
+                       len);
+        return -1;
+    }
+    self->accepted_fd = fd;
+    snprintf (self->accepted_peer, sizeof (self->accepted_peer), "%s",
+              proxy ? "" : peer);
+    return 0;
+}
+
+//  Closes pending sockets past the handshake deadline, and the oldest ones
+//  while there are more than MAX_HANDSHAKES
+static void
+s_sweep_handshakes (self_t *self)
+{
+    double timeout = (double) self->cfg.handshake_timeout_ms / 1000;
+    gw_ticket_t *ticket;
+    while ((ticket = gw_admission_due (self->admission, ev_now (self->loop),
+                                       timeout))) {
+        gw_admission_settle (self->admission, ticket);
+        bool late = ev_now (self->loop) - ticket->since >= timeout;
+        s_answer (self, ticket, late ? REFUSED_HANDSHAKE_TIMEOUT
+                                     : REFUSED_MAX_HANDSHAKES);
+        lws_set_timeout ((struct lws *) (uintptr_t) ticket->owner,
+                         PENDING_TIMEOUT_ESTABLISH_WITH_SERVER,
+                         LWS_TO_KILL_ASYNC);
+        self->lws_wake_until = ev_now (self->loop) + 1;
+    }
+}
+
+//  A pending socket's input: we have lws read it, so that what it says
+//  while parsing the headers (s_lws_log) is known to be about this socket.
+//  lws's own watcher, behind ours in priority, then finds nothing to read.
+static void
+s_pending_readable (struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void) loop;
+    (void) revents;
+    s_watch_t *watch = (s_watch_t *) io->data;
+    self_t *self = watch->self;
+    struct lws_pollfd pollfd = {io->fd, LWS_POLLIN, LWS_POLLIN};
+    self->reading = watch->ticket;
+    lws_service_fd (self->ctx, &pollfd);    //  may free watch
+    self->reading = NULL;
+}
+
+//  lws made the socket s_accept let in: it gets a ticket, and a watcher
+static void
+s_socket_created (self_t *self, struct lws *wsi)
+{
+    if (self->accepted_fd < 0)
+        return;                 //  a socket of lws's own
+    gw_ticket_t *ticket = gw_admission_enter (
+        self->admission, wsi,
+        self->accepted_peer [0] ? self->accepted_peer : NULL,
+        ev_now (self->loop));
+    ticket->fd = self->accepted_fd;
+    self->accepted_fd = -1;
+    s_watch_t *watch = (s_watch_t *) zmalloc (sizeof (s_watch_t));
+    watch->self = self;
+    watch->ticket = ticket;
+    ev_io_init (&watch->io, s_pending_readable, ticket->fd, EV_READ);
+    ev_set_priority (&watch->io, EV_MAXPRI);
+    watch->io.data = watch;
+    ev_io_start (self->loop, &watch->io);
+    ticket->watch = watch;
+    if (gw_admission_pending (self->admission)
+        > (size_t) self->cfg.max_handshakes)
+        s_sweep_handshakes (self);
+}
+
+//  The socket is gone. One that never finished its handshake is told why
+//  it was closed, when we know it.
+static void
+s_socket_destroyed (self_t *self, struct lws *wsi)
+{
+    gw_ticket_t *ticket = gw_admission_find (self->admission, wsi);
+    if (!ticket)
+        return;
+    if (ticket->verdict)
+        s_refused (self, (refused_t) (ticket->verdict - 1),
+                   ticket->address [0] ? ticket->address : "?", "", NULL);
+    //  The answer went out before lws closed; now the rest of the input
+    gw_linger_add (self->linger, ticket->answer_fd, NULL, 0);
+    ticket->answer_fd = -1;
+    s_unwatch (self, ticket);
+    gw_admission_leave (self->admission, &ticket);
+}
+
+//  Handshake deadlines, and lws's own timers. Its libev glue arms one
+//  ev_timer for the earliest of them and never moves it earlier (ev_timer_set
+//  on an active watcher), so a timer lws sets later, such as the 5 s wait
+//  for the answer to a close, waited for that one (about 30 s on an idle
+//  server) or for other traffic. Each wake makes lws run whatever is due.
+static void
+s_edge_tick (struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void) revents;
+    self_t *self = (self_t *) timer->data;
+    s_sweep_handshakes (self);
+    bool busy = zhashx_size (self->sessions)
+             || gw_admission_pending (self->admission);
+    if (self->lws_wake_until >= ev_now (loop)
+    ||  (busy && ++self->edge_ticks % LWS_WAKE_TICKS == 0))
+        lws_cancel_service (self->ctx);
 }
 
 static int
@@ -818,6 +1015,14 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
             return s_http (self, wsi, (const char *) in);
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             return s_filter (self, session, wsi);
+        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+            return s_accept (self, (int) (intptr_t) in);
+        case LWS_CALLBACK_WSI_CREATE:
+            s_socket_created (self, wsi);
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:
+            s_socket_destroyed (self, wsi);
+            return 0;
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if (len >= 2)
                 session->peer_close_code = (uint16_t) (
@@ -850,16 +1055,31 @@ static const struct lws_protocols s_protocols [] = {
 };
 
 //  lws's own warnings and errors, as our log records
+//  lws's own warnings and errors, as our log records. Clients cause most
+//  of them (headers too large, bad requests), so they are warnings, once
+//  a second with a count: a client cannot page the operator.
 static void
 s_lws_log (int level, const char *line)
 {
-    if (!tl_log)
+    (void) level;
+    self_t *self = tl_self;
+    if (!self)
+        return;
+    //  The only sign lws gives that a handshake's headers did not fit,
+    //  said while it reads them (s_pending_readable): that socket hears 431
+    if (self->reading
+    &&  (strncmp (line, "Ran out of header data space", 28) == 0
+    ||   strncmp (line, "More hdr frags", 14) == 0
+    ||   (strncmp (line, "header ", 7) == 0 && strstr (line, "exceeds limit"))))
+        s_answer (self, self->reading, REFUSED_HEADER_TOO_LARGE);
+    uint64_t count = hc_tally_add (&self->lws_log, zclock_mono ());
+    if (!count)
         return;
     hc_str_t text = hc_str (line);
     while (text.len && (text.ptr [text.len - 1] == '\n'))
         text.len--;
-    HC_LOG (tl_log, level == LLL_ERR ? HC_LOG_ERROR : HC_LOG_WARN,
-            "lws.message", hc_field_str ("text", text));
+    HC_LOG (self->log, HC_LOG_WARN, "lws.message", hc_field_str ("text", text),
+            hc_field_int ("count", (int64_t) count));
 }
 
 //  ---------------------------------------------------------------------
@@ -1132,8 +1352,14 @@ s_start (self_t *self)
     info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign_loops;
     info.user = self;
-    info.fd_limit_per_thread = (unsigned) self->cfg.max_connections + 64;
-    info.timeout_secs = 20;     //  for handshakes and close handshakes
+    //  Pending handshakes have room of their own: they cannot take the
+    //  places of connections (s_sweep_handshakes bounds them)
+    info.fd_limit_per_thread = (unsigned) (self->cfg.max_connections
+                                           + self->cfg.max_handshakes + 64);
+    //  lws's own handshake timers, behind ours (s_sweep_handshakes)
+    info.timeout_secs = (unsigned) (self->cfg.handshake_timeout_ms / 1000 + 1);
+    info.timeout_secs_ah_idle = info.timeout_secs;
+    info.max_http_header_data2 = (unsigned) self->cfg.max_header_size;
     gw_tls_apply (&self->cfg, &info);
     self->ctx = lws_create_context (&info);
     if (!self->ctx) {
@@ -1154,6 +1380,7 @@ s_start (self_t *self)
     ev_timer_start (self->loop, &self->liveness_timer);
     ev_timer_start (self->loop, &self->heartbeat_timer);
     ev_timer_start (self->loop, &self->link_timer);
+    ev_timer_start (self->loop, &self->edge_timer);
     return port;
 }
 
@@ -1261,7 +1488,9 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     if (!self->loop)
         self->loop = ev_loop_new (0);
     self->sessions = hc_idmap_new ();
-    self->clients = gw_clients_new ();
+    self->admission = gw_admission_new (
+        (size_t) cfg->max_connections_per_ip, (size_t) cfg->max_handshakes);
+    self->accepted_fd = -1;
     char bad [64];
     int parsed = hc_netlist_parse (&self->proxies, cfg->trusted_proxies, bad,
                                    sizeof (bad))
@@ -1298,7 +1527,10 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->log = hc_log_new (self->pub, "gateway",
                             hc_config_publish_level (cfg));
     hc_log_track (self->log);
-    tl_log = self->log;
+    tl_self = self;
+    self->linger = gw_linger_new (self->loop, LINGER_MAX, LINGER_SECONDS);
+    ev_timer_init (&self->edge_timer, s_edge_tick, EDGE_TICK, EDGE_TICK);
+    self->edge_timer.data = self;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
 
     ev_io_init (&self->pipe_io, s_wakeup, zsock_fd (pipe), EV_READ);
@@ -1351,11 +1583,13 @@ s_self_destroy (self_t **self_p)
         ev_timer_stop (self->loop, &self->stats_timer);
         ev_timer_stop (self->loop, &self->liveness_timer);
         ev_timer_stop (self->loop, &self->heartbeat_timer);
+        ev_timer_stop (self->loop, &self->edge_timer);
+        gw_linger_destroy (&self->linger);
         ev_run (self->loop, 0);             //  lets lws finish its watchers
         ev_loop_destroy (self->loop);
     }
     lws_set_log_level (LLL_ERR | LLL_WARN, NULL);
-    tl_log = NULL;
+    tl_self = NULL;
     hc_log_destroy (&self->log);
     hc_buf_free (&self->render);
     //  Every client is closed by now (each CLOSE sent): rooms may forget us
@@ -1369,8 +1603,8 @@ s_self_destroy (self_t **self_p)
     msg_dec_destroy (&self->dec);
     if (self->sessions)
         zhashx_destroy (&self->sessions);
-    gw_clients_destroy (&self->clients);
     gw_ice_destroy (&self->ice);
+    gw_admission_destroy (&self->admission);
     zsock_destroy (&self->rooms);
     zsock_destroy (&self->pub);
     gw_json_teardown ();

@@ -64,8 +64,14 @@ gw_metrics_render (const gw_metrics_t *self, hc_buf_t *out)
     for (size_t i = 0; i < ARRAY_N (self->connections); i++)
         s_sample (out, "connections", "dialect", self->connections [i].label,
                   self->connections [i].value);
+    s_plain (out, "handshakes", "gauge",
+             "Sockets accepted whose WebSocket handshake is not done.",
+             self->handshakes);
+    s_plain (out, "lingering_sockets", "gauge",
+             "Closed sockets still reading the client's last input.",
+             self->lingering);
     s_head (out, "connections_refused_total", "counter",
-            "Handshakes refused, by reason.");
+            "Handshakes refused or given up, by reason.");
     for (size_t i = 0; i < ARRAY_N (self->refused); i++)
         s_sample (out, "connections_refused_total", "reason",
                   self->refused [i].label, self->refused [i].value);
@@ -123,8 +129,9 @@ gw_metrics_test (bool verbose)
         "1.2.3", "0badc0de", {{3, "signal"}, {4, "p2p"}}, 10, 11, 12, 13, 14,
         15, {{1, "stopping"}, {2, "rooms_unavailable"},
              {3, "max_connections"}, {4, "max_connections_per_ip"},
-             {5, "not_tls"}, {6, "origin"}},
-        true, false, {0}
+             {5, "not_tls"}, {6, "origin"}, {7, "max_handshakes"},
+             {8, "handshake_timeout"}, {9, "header_too_large"}},
+        true, false, {0}, 0, 0
     };
     hc_buf_t out;
     hc_buf_init (&out, 0);
@@ -139,6 +146,8 @@ gw_metrics_test (bool verbose)
                           "\"max_connections_per_ip\"} 4\n"));
     assert (strstr (page, "\nhomecall_frames_in_total 10\n"));
     assert (strstr (page, "{reason=\"origin\"} 6\n"));
+    assert (strstr (page, "\nhomecall_handshakes 0\n"));
+    assert (strstr (page, "{reason=\"header_too_large\"} 9\n"));
     assert (strstr (page, "\nhomecall_lagging_disconnects_total 15\n"));
     assert (strstr (page, "\nhomecall_rooms_up 1\n"));
     //  Before rooms said anything, no rooms numbers
@@ -161,7 +170,7 @@ gw_metrics_test (bool verbose)
         types++;
     for (const char *at = page; (at = strstr (at, "# HELP ")); at++)
         helps++;
-    assert (types == 18 && helps == 18);
+    assert (types == 20 && helps == 20);
     hc_buf_free (&out);
     if (verbose)
         printf ("OK\n");

@@ -20,10 +20,12 @@ typedef struct {
     const char *gateway;        //  instance, in hex
     gw_metric_labelled_t connections [2];   //  by dialect
     uint64_t frames_in, frames_out, invalid, busy, undeliverable, lagging;
-    gw_metric_labelled_t refused [6];       //  by reason
+    gw_metric_labelled_t refused [9];       //  by reason
     bool rooms_up;              //  the link to rooms is up
     bool rooms_known;           //  stats came with a WELCOME
     msg_rooms_stats_t rooms;
+    uint64_t handshakes;        //  sockets still in their handshake
+    uint64_t lingering;         //  closed sockets draining (gw_linger.h)
 } gw_metrics_t;
 
 //  Appends the page to out

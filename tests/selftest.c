@@ -23,10 +23,12 @@
 #include "common/sock.h"
 #include "common/tally.h"
 #include "common/utf8.h"
+#include "gateway/gw_admission.h"
 #include "gateway/gw_client.h"
 #include "gateway/gw_demo.h"
 #include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
+#include "gateway/gw_linger.h"
 #include "gateway/gw_link.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_p2p.h"
@@ -65,9 +67,11 @@ static const test_item_t s_tests [] = {
     {"origins", hc_origins_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
+    {"gw_admission", gw_admission_test},
     {"gw_client", gw_client_test},
     {"gw_demo", gw_demo_test},
     {"gw_ice", gw_ice_test},
+    {"gw_linger", gw_linger_test},
     {"gw_metrics", gw_metrics_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},
