@@ -8,8 +8,8 @@
     turn, in the order they opened), the recorded inbound frames sent in
     order (with the recorded pauses, or none with --fast), and every frame
     the server sends compared, as parsed JSON, with the recorded outbound
-    frame (app/replay_trace.h). Values of volatile keys (default: addedAt)
-    are not compared. Exit status: 0 same, 1 different, 2 could not run.
+    frame (app/replay_trace.h). Values of volatile keys (default: addedAt,
+    and the username and credential of TURN servers) are not compared. Exit status: 0 same, 1 different, 2 could not run.
 
     Order across connections is made, not hoped for. Frames of one
     connection reach rooms in order anyway; before a frame goes out on
@@ -620,7 +620,8 @@ s_usage (void)
              "  --fast      send without the recorded pauses\n"
              "  --timeout   how long to wait for a frame (default 5s)\n"
              "  --volatile  a key whose value is not compared (default: "
-             "addedAt)\n");
+             "addedAt, username,\n"
+             "              credential)\n");
 }
 
 static int
@@ -676,8 +677,12 @@ s_arguments (self_t *self, int argc, char **argv, const char **files,
     }
     if (*files_n == 0 || self->urls_n == 0)
         return -1;
-    if (self->volatile_n == 0)
+    //  p2p's timestamp, and TURN credentials (made anew for each asking)
+    if (self->volatile_n == 0) {
         self->volatile_keys [self->volatile_n++] = "addedAt";
+        self->volatile_keys [self->volatile_n++] = "username";
+        self->volatile_keys [self->volatile_n++] = "credential";
+    }
     return 0;
 }
 

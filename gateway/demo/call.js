@@ -86,11 +86,19 @@
     setStatus("connecting", "Connecting to the server\u2026");
     ws.onopen = async () => {
       demo.iceServers = await askIceServers(ws);
-      ws.onmessage = (e) => onSignal(JSON.parse(e.data));
+      // One frame at a time, each after the one before has been applied
+      let done = Promise.resolve();
+      ws.onmessage = (e) => {
+        const frame = JSON.parse(e.data);
+        done = done.then(() => onSignal(frame));
+      };
       send({type: "join", user: me});
-      if (!connected()) {
+      if (connected()) setStatus("connected", "Connected");   // back after a loss
+      else {
         setStatus("waiting", "Waiting for the other person");
-        setTimeout(() => { if (!demo.pc && demo.ws === ws) startOffer(); }, OFFER_WAIT_MS);
+        setTimeout(() => {
+          if (!demo.pc && demo.ws === ws) startOffer().catch(note);
+        }, OFFER_WAIT_MS);
       }
     };
     ws.onclose = () => {
@@ -110,9 +118,13 @@
         ui.details.textContent = "Server: " + frame.message;
       }
     } catch (e) {
-      demo.errors.push({message: String(e)});
-      console.warn("signal", frame.type, e);
+      note(e);
     }
+  }
+
+  function note(e) {
+    demo.errors.push({message: String(e)});
+    console.warn(e);
   }
 
   const connected = () => demo.pc && demo.pc.connectionState === "connected";
@@ -121,11 +133,12 @@
     if (demo.peer && frame.from !== demo.peer && connected()) return;   // a call of two
     const pc = demo.pc;
     if (pc && frame.from === demo.peer && frame.sdp === demo.lastOffer) return;  // resent
-    const collision = pc && pc.signalingState !== "stable";
+    const collision = pc && (demo.makingOffer || pc.signalingState !== "stable");
     if (collision && me > frame.from) {
-      // We keep our offer; theirs may have crossed a queued one of ours
-      // that they never got, so say it again, to them
+      // We keep our offer. One already sent may have been queued long ago
+      // and never reached them, so say it again, to them.
       demo.peer = frame.from;
+      if (demo.makingOffer) return;        // it is about to go out
       send({type: "offer", to: frame.from, sdp: pc.localDescription.sdp});
       for (const c of demo.sent) send({type: "candidate", to: frame.from, candidate: c});
       return;
@@ -166,9 +179,12 @@
     demo.pending = [];
     demo.sent = [];
     demo.lastOffer = null;
+    demo.makingOffer = false;
     // Both sides make the same channel, so neither waits for the other's
     demo.control = pc.createDataChannel("control", {negotiated: true, id: 0});
     demo.control.onmessage = (e) => { if (e.data === "bye" && demo.pc === pc) peerLeft(); };
+    // A bye lost with a closing connection: the channel closes all the same
+    demo.control.onclose = () => { if (demo.pc === pc) peerLeft(); };
     pc.onicecandidate = (e) => {
       if (!e.candidate || demo.pc !== pc) return;
       const c = e.candidate.toJSON();
@@ -203,8 +219,16 @@
   async function startOffer() {
     const pc = newPeer();
     addMedia(pc, true);
-    await pc.setLocalDescription(await pc.createOffer());
-    send({type: "offer", sdp: pc.localDescription.sdp});
+    demo.makingOffer = true;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+    } catch (e) {
+      if (demo.pc === pc) throw e;      // else it was replaced, and closed
+    } finally {
+      if (demo.pc === pc) demo.makingOffer = false;
+    }
+    // An offer that came meanwhile may have replaced this connection
+    if (demo.pc === pc) send({type: "offer", sdp: pc.localDescription.sdp});
   }
 
   function closePeer() {
@@ -221,7 +245,7 @@
     ui.waiting.classList.remove("hidden");
     ui.details.textContent = "The other person left.";
     setStatus("waiting", "Waiting for the other person");
-    startOffer().catch((e) => demo.errors.push({message: String(e)}));
+    startOffer().catch(note);
   }
 
   // Which way the media goes: directly, or through the TURN server

@@ -143,6 +143,9 @@ class DemoCall(unittest.IsolatedAsyncioTestCase):
         # Alone: the offer waits in the room for whoever opens the link
         await asyncio.to_thread(self.server.wait_log, "relay.queued",
                                 type="offer", room=word, timeout=20)
+        if SHOTS:
+            await browser.screenshot(alice, os.path.join(SHOTS,
+                                                         "waiting.png"))
         bob = await open_demo(browser, url, width=1000, height=760)
         await join(browser, bob)
 
@@ -178,6 +181,30 @@ class DemoCall(unittest.IsolatedAsyncioTestCase):
         self.assertFalse(await browser.value(
             alice, "document.getElementById('lobby').classList"
             ".contains('hidden')"))
+
+    async def test_both_join_at_once(self):
+        # Neither finds an offer waiting, so both make one; the pages agree
+        # on one of them (the side with the smaller name gives way)
+        browser = self.browser
+        await browser.connect()
+        url = "http://127.0.0.1:%d/#at-once" % self.server.port
+        pages = [await open_demo(browser, url, width=420, height=800)
+                 for _ in range(2)]
+        await browser.value(pages[0], "document.getElementById('join')"
+                                      ".click(); true")
+        await join(browser, pages[1])
+        for page in pages:
+            state = await browser.wait_value(
+                page, "demo.state === 'connected' && demo.state")
+            self.assertEqual(state, "connected", await browser.value(
+                page, "JSON.stringify({state: demo.state, "
+                      "errors: demo.errors})"))
+        for first, later in await frames_growing(browser, pages):
+            self.assertGreater(later, first)
+            self.assertGreater(first, 0)
+        if SHOTS:
+            await browser.screenshot(pages[0],
+                                     os.path.join(SHOTS, "narrow.png"))
 
 
 if __name__ == "__main__":

@@ -8,17 +8,21 @@ entry's credential is coturn's REST scheme, checked here with Python's
 own hmac (username "EXPIRY:CONN", password base64 (HMAC-SHA1 (secret,
 username)))."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, ServerTest  # noqa: E402
+from harness import BINARY, Client, Server, ServerTest  # noqa: E402
+
+REPLAY = os.path.join(os.path.dirname(BINARY), "homecall-replay")
 
 SECRET = "kn0wn to coturn"
 STUN = "stun:stun.example.org:3478"
@@ -107,6 +111,39 @@ class Configured(ServerTest):
         self.server.wait_log("ice.servers")
         self.assertFalse([line for line in self.server.lines
                           if SECRET in line])
+
+
+class Replayed(unittest.IsolatedAsyncioTestCase):
+    """A trace with ice-servers answers replays against another run:
+    credentials, new for every connection, are volatile by default."""
+
+    async def test_trace_replays(self):
+        args = Configured.server_args
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "ice.jsonl")
+            server = await asyncio.to_thread(Server, *args, "--trace", trace)
+            try:
+                for path, ask in (("/signal", {"type": "ice-servers"}),
+                                  ("/", {"route": "GET_ICE_SERVERS"})):
+                    c = await Client.connect(server, path)
+                    if c.p2p:
+                        await c.recv()
+                    await c.send(ask)
+                    await c.recv()
+                    await c.close()
+            finally:
+                self.assertEqual(server.stop(), 0)
+            server = await asyncio.to_thread(Server, *args)
+            try:
+                for extra, code in (((), 0), (("--volatile", "addedAt"), 1)):
+                    result = await asyncio.to_thread(
+                        subprocess.run,
+                        [REPLAY, trace, "--url", server.url(""), *extra],
+                        capture_output=True, text=True, timeout=60)
+                    self.assertEqual(result.returncode, code,
+                                     result.stdout + result.stderr)
+            finally:
+                self.assertEqual(server.stop(), 0)
 
 
 class BadSettings(unittest.TestCase):
