@@ -10,8 +10,11 @@ other back to waiting. DEMO_PAGE=off gives the old 426 on GET /.
 DEMO_SCREENSHOT=DIR keeps screenshots of the lobby and of the call."""
 
 import asyncio
+import base64
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.error
 import urllib.request
@@ -19,6 +22,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chromium import MEDIA_FLAGS, Chromium  # noqa: E402
 from harness import Server  # noqa: E402
+from test_tls import make_certificate  # noqa: E402
 
 # Video frames this page has decoded so far, from the peer connection's
 # own statistics
@@ -205,6 +209,58 @@ class DemoCall(unittest.IsolatedAsyncioTestCase):
         if SHOTS:
             await browser.screenshot(pages[0],
                                      os.path.join(SHOTS, "narrow.png"))
+
+
+def spki_hash(cert):
+    """base64 SHA-256 of the certificate's public key, as Chromium's
+    --ignore-certificate-errors-spki-list takes it: that one key is
+    trusted, nothing else."""
+    key = subprocess.run(["openssl", "x509", "-in", cert, "-noout",
+                          "-pubkey"], check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"],
+                         input=key, check=True, capture_output=True).stdout
+    digest = subprocess.run(["openssl", "dgst", "-sha256", "-binary"],
+                            input=der, check=True, capture_output=True).stdout
+    return base64.b64encode(digest).decode()
+
+
+class DemoCallOverTls(unittest.IsolatedAsyncioTestCase):
+    """With TLS_CERT and TLS_KEY the page comes over https:// and speaks
+    wss:// to the same port."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="homecall-demo-tls-")
+        cert, key = make_certificate(self.dir.name)
+        self.server = Server("--tls-cert", cert, "--tls-key", key)
+        self.browser = Chromium(MEDIA_FLAGS + [
+            "--ignore-certificate-errors-spki-list=" + spki_hash(cert)])
+
+    async def asyncTearDown(self):
+        await self.browser.close()
+
+    def tearDown(self):
+        self.browser.stop()
+        self.assertEqual(self.server.stop(), 0)
+        self.dir.cleanup()
+
+    async def test_call_over_https_and_wss(self):
+        browser = self.browser
+        await browser.connect()
+        url = "https://127.0.0.1:%d/#tls-maple-23" % self.server.port
+        pages = []
+        for _ in range(2):
+            page = await open_demo(browser, url)
+            await join(browser, page)
+            pages.append(page)
+        for page in pages:
+            self.assertEqual(await browser.wait_value(
+                page, "demo.state === 'connected' && demo.state"),
+                "connected")
+            self.assertTrue((await browser.value(page, "demo.ws.url"))
+                            .startswith("wss://127.0.0.1:"))
+        for first, later in await frames_growing(browser, pages):
+            self.assertGreater(later, first)
+            self.assertGreater(first, 0)
 
 
 if __name__ == "__main__":
