@@ -8,7 +8,12 @@
 #   deploy/setup.sh build                    only install and build
 #   deploy/setup.sh install                  build, then install the binary,
 #                                            homecall-bench, settings, docs
-#                                            and systemd unit
+#                                            and systemd units; start the
+#                                            all-in-one homecall.service
+#   deploy/setup.sh install split PORT...    the same, but start rooms
+#                                            (homecall-rooms.service) and a
+#                                            gateway per PORT
+#                                            (homecall-gateway@PORT)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +23,8 @@ BUILD_PACKAGES="build-essential cmake pkg-config \
 libwebsockets-dev libwebsockets-evlib-ev libev-dev \
 libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev \
 libssl-dev"
-TEST_PACKAGES="python3 python3-websockets python3-zmq chromium coturn"
+TEST_PACKAGES="python3 python3-websockets python3-zmq chromium coturn \
+nginx apache2 systemd openssl"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
@@ -101,16 +107,32 @@ case "$command" in
         $sudo install -m 644 README.md /usr/local/share/doc/homecall/
         # docs/ beside it, so the README's links work there too
         $sudo install -m 644 docs/*.md /usr/local/share/doc/homecall/docs/
-        $sudo install -m 644 deploy/homecall.service \
-            /etc/systemd/system/homecall.service
+        [ -f /etc/homecall/split.env ] || \
+            $sudo install -m 640 deploy/homecall-split.env.example \
+                /etc/homecall/split.env
+        for unit in homecall.service homecall-rooms.service \
+                    homecall-gateway@.service; do
+            $sudo install -m 644 "deploy/$unit" "/etc/systemd/system/$unit"
+        done
         $sudo install -m 644 deploy/logrotate.conf /etc/logrotate.d/homecall
         id homecall >/dev/null 2>&1 || \
             $sudo useradd --system --no-create-home --shell /usr/sbin/nologin \
                 homecall
+        # One process (homecall), or rooms and a gateway per port
+        units=homecall
+        if [ "${1:-}" = split ]; then
+            shift
+            [ $# -gt 0 ] || set -- 5555
+            units=homecall-rooms
+            for port in "$@"; do
+                units="$units homecall-gateway@$port"
+            done
+        fi
         if [ -d /run/systemd/system ]; then
             $sudo systemctl daemon-reload
-            $sudo systemctl enable --now homecall
-            echo "setup: homecall is running (systemctl status homecall)"
+            # shellcheck disable=SC2086
+            $sudo systemctl enable --now $units
+            echo "setup: running: $units (systemctl status 'homecall*')"
         else
             echo "setup: installed; no systemd here, start /usr/local/bin/homecall"
         fi

@@ -231,6 +231,35 @@ class Client:
         await self.ws.close()
 
 
+SDP_A = "v=0\r\no=- 4451 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+SDP_B = "v=0\r\no=- 6703 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+
+
+async def offer_answer(test, alice, bob, room="w1", names=("alice", "bob")):
+    """A call's signaling between two joined /signal clients: alice's
+    offer reaches bob, bob's answer reaches alice."""
+    await alice.send({"type": "offer", "room": room, "sdp": SDP_A})
+    test.assertEqual(await bob.recv(), {"type": "offer", "room": room,
+                                        "from": names[0], "sdp": SDP_A})
+    await bob.send({"type": "answer", "room": room, "sdp": SDP_B})
+    test.assertEqual(await alice.recv(), {"type": "answer", "room": room,
+                                          "from": names[1], "sdp": SDP_B})
+
+
+def make_certificate(directory, name="server"):
+    """A self-signed P-256 certificate for 127.0.0.1, made by the openssl
+    command: (certificate, key) paths."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+         "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 def scrape_metrics(server, **headers):
     """GET /metrics: the status and, for 200, {sample: value}."""
     request = urllib.request.Request(

@@ -17,23 +17,9 @@ import urllib.request
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, Server, ServerTest, TIMEOUT  # noqa: E402
+from harness import (BINARY, Server, ServerTest, TIMEOUT,  # noqa: E402
+                     make_certificate, offer_answer)
 
-SDP_A = "v=0\r\no=- 4451 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-SDP_B = "v=0\r\no=- 6703 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-
-
-def make_certificate(directory, name="server"):
-    """A self-signed P-256 certificate for 127.0.0.1: (cert, key) paths."""
-    cert = os.path.join(directory, name + ".pem")
-    key = os.path.join(directory, name + "-key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-         "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=30)
-    return cert, key
 
 
 DIR = tempfile.TemporaryDirectory(prefix="homecall-tls-")
@@ -81,12 +67,7 @@ class Tls(ServerTest):
     async def test_a_call_through_wss(self):
         alice = await self.joined("w1", "alice")
         bob = await self.joined("w1", "bob")
-        await alice.send({"type": "offer", "room": "w1", "sdp": SDP_A})
-        self.assertEqual(await bob.recv(), {"type": "offer", "room": "w1",
-                                            "from": "alice", "sdp": SDP_A})
-        await bob.send({"type": "answer", "room": "w1", "sdp": SDP_B})
-        self.assertEqual(await alice.recv(), {"type": "answer", "room": "w1",
-                                              "from": "bob", "sdp": SDP_B})
+        await offer_answer(self, alice, bob)
         self.assertTrue(alice.ws.transport.get_extra_info("ssl_object"))
 
     async def test_p2p_dialect_through_wss(self):
