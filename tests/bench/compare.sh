@@ -1,0 +1,192 @@
+#!/bin/bash
+# compare.sh - server CPU per relayed signal: homecall (defaults and
+# LOG_LEVEL=warn), the bare relay and the PeerJS server, measured by the
+# same client (homecall-bench) in one run, in interleaved rounds
+#
+#   tests/bench/compare.sh [--rounds N] [--duration S] [--pairs N]
+#                          [--idle N] [--build DIR] [--out DIR] [--smoke]
+#
+# Each round starts every server in turn, on 127.0.0.1 and a free port,
+# runs a closed loop of --pairs pairs relaying 1.5 KB offers and answers
+# for --duration seconds with 0 and then with --idle idle joined
+# connections held (by the same bench process), reads the server's CPU
+# from /proc, and stops the server by its pid. Medians over the rounds
+# and ratios to the bare relay and to PeerJS go in a Markdown table on
+# stdout; every bench's JSON line is kept in --out (default: a temporary
+# directory, named at the end). docs/performance.md shows the table.
+#
+# PeerJS (npm "peer", pinned below) is installed into
+# ~/.cache/homecall-bench on first use (HOMECALL_BENCH_CACHE to change).
+# --smoke: 1 round of 2 s, 5 pairs, 20 idle, homecall and the bare relay
+# only (the ctest bench_smoke runs it).
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+rounds=3
+duration=8
+pairs=100
+idle=9000
+build="$top/build"
+out=""
+smoke=0
+peer_version=1.0.2
+cache=${HOMECALL_BENCH_CACHE:-$HOME/.cache/homecall-bench}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        --pairs) pairs=$2; shift 2 ;;
+        --idle) idle=$2; shift 2 ;;
+        --build) build=$(cd "$2" && pwd); shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        --smoke) smoke=1; shift ;;
+        *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+    esac
+done
+servers="homecall homecall-warn bare peerjs"
+if [ "$smoke" = 1 ]; then
+    rounds=1 duration=2 pairs=5 idle=20
+    servers="homecall bare"
+fi
+[ -n "$out" ] || out=$(mktemp -d /tmp/homecall-compare.XXXXXX)
+mkdir -p "$out"
+for program in homecall homecall-bench bare_relay; do
+    [ -x "$build/$program" ] || { echo "compare: no $build/$program (build first)" >&2; exit 2; }
+done
+
+# PeerJS, once, into the cache
+peerjs="$cache/node_modules/peer/dist/bin/peerjs.js"
+case " $servers " in
+    *" peerjs "*)
+        if [ ! -f "$peerjs" ]; then
+            echo "compare: installing peer@$peer_version into $cache" >&2
+            mkdir -p "$cache"
+            npm install --prefix "$cache" --no-audit --no-fund --silent \
+                "peer@$peer_version" >&2
+        fi
+        command -v node >/dev/null || { echo "compare: node is missing" >&2; exit 2; }
+        ;;
+esac
+
+server_pid=""
+stop_server () {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+trap stop_server EXIT
+
+free_port () {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts server $1 on port $2 in the background; sets server_pid, waits
+# until the port takes connections
+start_server () {
+    name=$1 port=$2 log="$out/$1.log"
+    case "$name" in
+        homecall|homecall-warn)
+            level=info
+            [ "$name" = homecall-warn ] && level=warn
+            "$build/homecall" --ws-host 127.0.0.1 --ws-port "$port" \
+                --rate-limit 0 --max-connections-per-ip 0 \
+                --max-connections 20000 --observer-endpoint "" \
+                --log-level "$level" --log-format json >"$log" 2>&1 &
+            ;;
+        bare)
+            "$build/bare_relay" --port "$port" >"$log" 2>&1 & ;;
+        peerjs)
+            node "$peerjs" --host 127.0.0.1 --port "$port" \
+                --concurrent_limit 20000 >"$log" 2>&1 & ;;
+    esac
+    server_pid=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "compare: $name did not listen on $port (see $log)" >&2
+    return 1
+}
+
+results="$out/results.jsonl"
+: >"$results"
+started=$(date +%s)
+for round in $(seq "$rounds"); do
+    for held in 0 "$idle"; do
+        for name in $servers; do
+            port=$(free_port)
+            start_server "$name" "$port"
+            dialect=signal
+            [ "$name" = peerjs ] && dialect=peerjs
+            line=$("$build/homecall-bench" --mode closed --dialect "$dialect" \
+                   --url "ws://127.0.0.1:$port" --pairs "$pairs" \
+                   --duration "$duration" --idle "$held" --pid "$server_pid" \
+                   2>>"$out/bench.err") || line=""
+            stop_server
+            if [ -z "$line" ]; then
+                echo "compare: round $round, $name, $held idle: no figures" >&2
+                continue
+            fi
+            printf '{"round":%s,"server":"%s","held":%s,"result":%s}\n' \
+                "$round" "$name" "$held" "$line" >>"$results"
+            echo "compare: round $round, $name, $held idle: done" >&2
+        done
+    done
+done
+elapsed=$(( $(date +%s) - started ))
+
+/usr/bin/python3 - "$results" "$idle" "$rounds" "$duration" "$pairs" \
+    "$elapsed" "$servers" <<'EOF'
+import json, statistics, sys
+path, idle, rounds, duration, pairs, elapsed, servers = sys.argv[1:]
+rows = [json.loads(line) for line in open(path)]
+names = {"homecall": "homecall, defaults (LOG_LEVEL=info)",
+         "homecall-warn": "homecall, LOG_LEVEL=warn",
+         "bare": "bare lws-on-libev relay",
+         "peerjs": "PeerJS server (npm peer)"}
+cpu, rate = {}, {}
+for row in rows:
+    server = row["result"].get("server")
+    if not server or not row["result"]["relayed"]:
+        continue
+    key = (row["server"], row["held"])
+    cpu.setdefault(key, []).append(server["cpu_us_per_msg"])
+    rate.setdefault(key, []).append(row["result"]["relayed_per_s"])
+med = {k: statistics.median(v) for k, v in cpu.items()}
+order = [s for s in names if any(k[0] == s for k in med)]
+held = [0, int(idle)]
+
+def fig(server, h):
+    return "%.1f us" % med[(server, h)] if (server, h) in med else "-"
+
+def ratio(server, base, h):
+    a, b = med.get((server, h)), med.get((base, h))
+    return "%.2fx" % (a / b) if a and b else "-"
+
+print("| server | CPU per relayed msg | with %s idle | vs bare | vs PeerJS "
+      "| relayed msgs/s |" % format(int(idle), ","))
+print("|---|---|---|---|---|---|")
+for s in order:
+    print("| %s | %s | %s | %s / %s | %s / %s | %s |" % (
+        names[s], fig(s, 0), fig(s, held[1]),
+        ratio(s, "bare", 0), ratio(s, "bare", held[1]),
+        ratio(s, "peerjs", 0), ratio(s, "peerjs", held[1]),
+        "%.0f" % statistics.median(rate[(s, 0)]) if (s, 0) in rate else "-"))
+print()
+print("Medians of %s interleaved rounds; closed loop, %s pairs, 1500 B "
+      "payload, %s s per measurement; ratios: this server's median over "
+      "the other's (0 idle / %s idle); %d s in all." % (
+          rounds, pairs, duration, format(int(idle), ","), int(elapsed)))
+missing = [(s, h) for s in servers.split() for h in held
+           if (s, h) not in med]
+if missing:
+    print("compare: missing figures for %s" % missing, file=sys.stderr)
+    sys.exit(1)
+EOF
+echo "compare: every bench's JSON line is in $results" >&2
