@@ -100,6 +100,12 @@ typedef struct {
 static void
     s_push (self_t *self, conn_t *conn, bench_out_t what, uint64_t due);
 
+//  No validity timer of lws's per connection (see s_setup)
+static const lws_retry_bo_t s_no_validity = {
+    .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0,
+};
+
 static uint64_t
 s_now_ns (void)
 {
@@ -477,6 +483,7 @@ s_start (self_t *self, conn_t *conn)
     info.origin = self->opts->host;
     info.local_protocol_name = "bench";
     info.userdata = conn;
+    info.retry_and_idle_policy = &s_no_validity;
     conn->state = CONN_CONNECTING;
     self->in_flight++;
     if (!lws_client_connect_via_info (&info))
@@ -550,7 +557,13 @@ s_setup (self_t *self)
     info.options = LWS_SERVER_OPTION_LIBEV;
     info.foreign_loops = foreign_loops;
     info.user = self;
-    info.fd_limit_per_thread = (unsigned) self->conns_n + 64;
+    //  No fd_limit_per_thread: with it lws 4.1 finds a wsi from its fd by
+    //  a linear scan (max_fds_unrelated_to_ulimit), O(connections) per
+    //  event; without it, by a table as large as RLIMIT_NOFILE, which the
+    //  program raised. No validity pings of our own: lws keeps its timers
+    //  in one sorted list, so a timer per connection costs O(connections)
+    //  at each re-arm; the server's pings are answered all the same.
+    info.retry_and_idle_policy = &s_no_validity;
     info.timeout_secs = 30;
     self->ctx = lws_create_context (&info);
     if (!self->ctx)
