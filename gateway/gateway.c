@@ -438,19 +438,27 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
 //  ---------------------------------------------------------------------
 //  Session lifecycle (lws callbacks, gateway thread)
 
-//  Writes a whole answer; body has LWS_PRE bytes of head room. -1 if the
-//  connection is done with.
+//  Writes a whole answer; body has LWS_PRE bytes of head room; headers
+//  are more name, value pairs (names end in ':'), NULL-terminated, or
+//  NULL. -1 if the connection is done with.
 static int
 s_http_answer (struct lws *wsi, unsigned status, const char *type,
-               hc_buf_t *body)
+               const char *const *headers, hc_buf_t *body)
 {
     if (body->failed || body->len == 0)
         return -1;
-    unsigned char buf [LWS_PRE + 512];
+    unsigned char buf [LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start;
     unsigned char *end = buf + sizeof (buf) - 1;
-    if (lws_add_http_common_headers (wsi, status, type, body->len, &p, end)
-    ||  lws_finalize_write_http_header (wsi, start, &p, end))
+    if (lws_add_http_common_headers (wsi, status, type, body->len, &p, end))
+        return -1;
+    for (; headers && *headers; headers += 2)
+        if (lws_add_http_header_by_name (
+                wsi, (const unsigned char *) headers [0],
+                (const unsigned char *) headers [1],
+                (int) strlen (headers [1]), &p, end))
+            return -1;
+    if (lws_finalize_write_http_header (wsi, start, &p, end))
         return -1;
     if (lws_write (wsi, (unsigned char *) body->data, body->len,
                    LWS_WRITE_HTTP_FINAL) != (int) body->len)
@@ -464,7 +472,7 @@ s_http_text (struct lws *wsi, unsigned status, const char *text)
     hc_buf_t body;
     hc_buf_init (&body, LWS_PRE);
     hc_buf_append_cstr (&body, text);
-    int rc = s_http_answer (wsi, status, "text/plain", &body);
+    int rc = s_http_answer (wsi, status, "text/plain", NULL, &body);
     hc_buf_free (&body);
     return rc;
 }
@@ -476,7 +484,8 @@ s_http_file (struct lws *wsi, const gw_demo_file_t *file)
     hc_buf_t body;
     hc_buf_init (&body, LWS_PRE);
     hc_buf_append (&body, file->data, file->size);
-    int rc = s_http_answer (wsi, HTTP_STATUS_OK, gw_demo_type (file), &body);
+    int rc = s_http_answer (wsi, HTTP_STATUS_OK, gw_demo_type (file),
+                            gw_demo_headers, &body);
     hc_buf_free (&body);
     return rc;
 }
@@ -753,7 +762,7 @@ s_http_metrics (self_t *self, struct lws *wsi)
     hc_buf_init (&body, LWS_PRE);
     gw_metrics_render (&metrics, &body);
     int rc = s_http_answer (wsi, HTTP_STATUS_OK,
-                            "text/plain; version=0.0.4; charset=utf-8",
+                            "text/plain; version=0.0.4; charset=utf-8", NULL,
                             &body);
     hc_buf_free (&body);
     return rc;

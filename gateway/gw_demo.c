@@ -7,6 +7,18 @@
 
 #define PREFIX "/demo/"
 
+const char *const gw_demo_headers [] = {
+    "content-security-policy:",
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self' ws: wss:; img-src 'self' data:; media-src 'self' "
+    "blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "x-content-type-options:", "nosniff",
+    "referrer-policy:", "no-referrer",
+    //  A newer server's page, not an old one from the browser's cache
+    "cache-control:", "no-cache",
+    NULL
+};
+
 const gw_demo_file_t *
 gw_demo_find (const char *path)
 {
@@ -65,6 +77,12 @@ gw_demo_test (bool verbose)
     for (int i = 0; none [i]; i++)
         assert (gw_demo_find (none [i]) == NULL);
     assert (gw_demo_find (NULL) == NULL);
+    size_t headers = 0;
+    while (gw_demo_headers [headers])
+        headers++;
+    assert (headers % 2 == 0);
+    for (size_t i = 0; i < headers; i += 2)
+        assert (gw_demo_headers [i][strlen (gw_demo_headers [i]) - 1] == ':');
     gw_demo_file_t other = {"x.bin", NULL, 0};
     assert (strcmp (gw_demo_type (&other), "application/octet-stream") == 0);
     if (verbose)

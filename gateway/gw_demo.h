@@ -19,6 +19,11 @@ typedef struct {
 
 extern const gw_demo_file_t gw_demo_files [];
 
+//  Headers every file goes out with: name (with its ':'), value, ...,
+//  NULL. The page may load only its own files and talk only WebSocket;
+//  no other site may frame it (it holds the camera).
+extern const char *const gw_demo_headers [];
+
 //  The file a request path names ("/" or "/demo/NAME"), or NULL
 const gw_demo_file_t *
     gw_demo_find (const char *path);

@@ -33,6 +33,10 @@
   const demo = window.demo = {me, state: "idle", pc: null, peer: null, iceServers: null,
     stream: null, ws: null, room: null, errors: []};
 
+  // What the server's Content-Security-Policy refused, for tests to see
+  document.addEventListener("securitypolicyviolation", (e) =>
+    demo.errors.push({message: "CSP refused " + e.blockedURI + " (" + e.violatedDirective + ")"}));
+
   function setStatus(state, text) {
     demo.state = state;
     ui.status.dataset.state = state;

@@ -38,10 +38,13 @@ FRAMES_DECODED = """(async () => {
 SHOTS = os.environ.get("DEMO_SCREENSHOT")
 
 
-def http_get(url):
-    """(status, content type, body) of a plain GET."""
+def http_get(url, headers=None):
+    """(status, content type, body) of a plain GET; headers (a dict) gets
+    the answer's headers."""
     try:
         with urllib.request.urlopen(url, timeout=5) as reply:
+            if headers is not None:
+                headers.update(reply.headers)
             return reply.status, reply.headers["content-type"], reply.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["content-type"], error.read()
@@ -85,10 +88,20 @@ class DemoPage(unittest.TestCase):
         server = Server()
         try:
             base = "http://127.0.0.1:%d" % server.port
-            status, kind, body = http_get(base + "/")
+            headers = {}
+            status, kind, body = http_get(base + "/", headers)
             self.assertEqual(status, 200)
             self.assertEqual(kind, "text/html; charset=utf-8")
             self.assertIn(b"/demo/call.js", body)
+            # Its own files only, WebSocket, and in no other site's frame
+            # (the calls through it check that the policy lets it work)
+            policy = headers["content-security-policy"]
+            for part in ("default-src 'none'", "script-src 'self'",
+                         "connect-src 'self' ws: wss:",
+                         "frame-ancestors 'none'"):
+                self.assertIn(part, policy)
+            self.assertEqual(headers["x-content-type-options"], "nosniff")
+            self.assertEqual(headers["cache-control"], "no-cache")
             status, kind, body = http_get(base + "/demo/call.js")
             self.assertEqual((status, kind),
                              (200, "text/javascript; charset=utf-8"))
@@ -165,6 +178,9 @@ class DemoCall(unittest.IsolatedAsyncioTestCase):
         for name, (first, later) in zip(("alice", "bob"), frames):
             self.assertGreater(first, 0, name)
             self.assertGreater(later, first, name)
+        # No signal went wrong, and the page's policy refused nothing
+        for page in both:
+            self.assertEqual(await browser.value(page, "demo.errors"), [])
         # Each asked the server for its ICE servers first
         self.assertEqual(len(self.server.find("ice.servers")), 2)
         # The status the person sees
