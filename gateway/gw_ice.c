@@ -2,6 +2,7 @@
 #include "gw_ice.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
@@ -94,8 +95,9 @@ gw_ice_destroy (gw_ice_t **self_p)
         return;
     hc_buf_free (&self->stun);
     hc_buf_free (&self->turn);
-    //  The secret does not linger in freed memory
-    memset (self->secret, 0, sizeof (self->secret));
+    //  The secret does not linger in freed memory (a memset the compiler
+    //  may drop would not do)
+    OPENSSL_cleanse (self->secret, sizeof (self->secret));
     free (self);
     *self_p = NULL;
 }
