@@ -884,6 +884,10 @@ s_answer (self_t *self, gw_ticket_t *ticket, refused_t reason)
     if (ticket->verdict)
         return;
     ticket->verdict = 1 + (int) reason;
+    //  Bytes outside TLS records would garble a TLS stream: that socket
+    //  is only closed (lws ends its TLS first)
+    if (lws_is_ssl ((struct lws *) (uintptr_t) ticket->owner))
+        return;
     char text [256];
     size_t len = s_refusal_text (reason, text, sizeof (text));
     if (send (ticket->fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
@@ -906,8 +910,10 @@ s_accept (self_t *self, int fd)
         size_t len = s_refusal_text (REFUSED_MAX_CONNECTIONS_PER_IP, text,
                                      sizeof (text));
         //  lws closes fd when we return; the dup lingers with the answer
-        gw_linger_add (self->linger, fcntl (fd, F_DUPFD_CLOEXEC, 0), text,
-                       len);
+        //  (none on a TLS port: a TLS client could not read it)
+        bool tls = gw_tls_enabled (&self->cfg);
+        gw_linger_add (self->linger, fcntl (fd, F_DUPFD_CLOEXEC, 0),
+                       tls ? NULL : text, tls ? 0 : len);
         return -1;
     }
     self->accepted_fd = fd;

@@ -6,6 +6,7 @@ stop the start with a message naming the setting."""
 
 import asyncio
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -107,6 +108,46 @@ class Tls(ServerTest):
             await websockets.connect(self.server.url(), ssl=other)
         # and the server still serves the next one
         await self.joined("w1", "alice")
+
+
+class Deadlines(unittest.TestCase):
+    def test_a_silent_tls_client_is_closed_cleanly(self):
+        """HANDSHAKE_TIMEOUT on a TLS port: the socket is closed through
+        TLS, with no plain-text answer inside the TLS stream."""
+        server = Server("--tls-cert", CERT, "--tls-key", KEY,
+                        "--handshake-timeout", "1s")
+        try:
+            raw = socket.create_connection(("127.0.0.1", server.port))
+            with trusting().wrap_socket(raw,
+                                        server_hostname="127.0.0.1") as tls:
+                tls.settimeout(TIMEOUT)
+                self.assertEqual(tls.recv(100), b"")
+            server.wait_log("conn.refused", reason="handshake_timeout")
+        finally:
+            self.assertEqual(server.stop(), 0)
+        self.assertEqual([e for e in server.events()
+                          if e.get("level") == "error"], [])
+
+
+class CapAtAccept(unittest.IsolatedAsyncioTestCase):
+    async def test_a_tls_client_over_its_cap_sees_a_close_not_garbage(self):
+        """MAX_CONNECTIONS_PER_IP refuses at accept, before any TLS: on a
+        TLS port without the plain-text 429 a TLS client cannot read."""
+        server = Server("--tls-cert", CERT, "--tls-key", KEY,
+                        "--max-connections-per-ip", "1")
+        server.scheme = "wss"
+        # 127.0.0.2 is no trusted proxy: it is counted from accept
+        args = {"ssl": trusting(), "local_addr": ("127.0.0.2", 0)}
+        try:
+            first = await websockets.connect(server.url(), **args)
+            with self.assertRaises(OSError) as refused:
+                await websockets.connect(server.url(), **args)
+            self.assertNotIsInstance(refused.exception, ssl.SSLError)
+            await first.close()
+            server.wait_log("conn.refused", reason="max_connections_per_ip",
+                            peer="127.0.0.2")
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 class BadFiles(unittest.TestCase):
