@@ -60,7 +60,13 @@ class Server:
         self.reader.start()
         self.port = None
         if listening:           # False: the gateway may never listen
-            self.port = self.wait_log(ready).get("port")
+            try:
+                self.port = self.wait_log(ready).get("port")
+            except AssertionError:
+                # Never ready: no test will stop it, so it goes now
+                self.proc.kill()
+                self.proc.wait()
+                raise
 
     def _read(self):
         for raw in self.proc.stderr:
