@@ -259,6 +259,8 @@ s_handle_pipe (self_t *self)
 void
 hc_bus_actor (zsock_t *pipe, void *args)
 {
+    //  Named, so top -H and perf tell the actors apart
+    pthread_setname_np (pthread_self (), "hc-bus");
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     self->pipe = pipe;
     self->cfg = *(const hc_config_t *) args;

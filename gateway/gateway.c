@@ -1630,6 +1630,8 @@ s_self_destroy (self_t **self_p)
 void
 gateway_actor (zsock_t *pipe, void *args)
 {
+    //  Named, so top -H and perf tell the actors apart
+    pthread_setname_np (pthread_self (), "hc-gateway");
     self_t *self = s_self_new (pipe, (const hc_config_t *) args);
     bool ready = self->log && self->loop && self->ice;
     zsock_signal (pipe, 0);

@@ -329,6 +329,8 @@ s_self_destroy (self_t **self_p)
 void
 notifier_actor (zsock_t *pipe, void *args)
 {
+    //  Named, so top -H and perf tell the actors apart
+    pthread_setname_np (pthread_self (), "hc-notifier");
     self_t *self = s_self_new (pipe, (const hc_config_t *) args);
     zsock_signal (pipe, 0);
     s_loop (self);

@@ -500,6 +500,8 @@ s_timeout (self_t *self)
 void
 rooms_actor (zsock_t *pipe, void *args)
 {
+    //  Named, so top -H and perf tell the actors apart
+    pthread_setname_np (pthread_self (), "hc-rooms");
     self_t *self = s_self_new (pipe, (const hc_config_t *) args);
     zsock_signal (pipe, 0);
     while (!self->terminated) {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The log: JSON lines and text lines, the level filter, the log file and
-its reopening on SIGHUP (logrotate), and what never appears in a line."""
+its reopening on SIGHUP (logrotate), what never appears in a line, and
+the actors' thread names."""
 
 import asyncio
 import json
@@ -120,6 +121,16 @@ class Logs(unittest.TestCase):
         self.assertEqual({e["level"] for e in seen["info"]}, {"info"})
         self.assertTrue(any(e["event"] == "room.leave_ignored"
                             for e in seen["debug"]))
+
+    def test_actor_threads_are_named(self):
+        # top -H and perf name the thread that spends the CPU
+        server = self.start()
+        names = set()
+        for task in os.listdir("/proc/%d/task" % server.proc.pid):
+            with open("/proc/%d/task/%s/comm" % (server.proc.pid, task)) as f:
+                names.add(f.read().strip())
+        self.assertLessEqual({"hc-gateway", "hc-rooms", "hc-notifier",
+                              "hc-bus"}, names)
 
     def test_text_format(self):
         server = self.start("--log-format", "text", listening=False)
