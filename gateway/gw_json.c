@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,8 +73,9 @@ gw_json_setup (void)
     pthread_once (&once, s_install_hooks);
 }
 
-cJSON *
-gw_json_parse (const char *text, size_t len)
+//  This thread's arena, rewound (or none: cJSON then runs on the heap)
+static void
+s_arena_ready (void)
 {
     if (!tl_arena) {
         tl_arena = (arena_t *) calloc (1, sizeof (arena_t));
@@ -86,6 +88,11 @@ gw_json_parse (const char *text, size_t len)
     }
     if (tl_arena)
         tl_arena->used = 0;
+}
+
+static cJSON *
+s_parse (const char *text, size_t len)
+{
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts (text, len, &end, false);
     if (!root)
@@ -98,6 +105,13 @@ gw_json_parse (const char *text, size_t len)
             return NULL;
         }
     return root;
+}
+
+cJSON *
+gw_json_parse (const char *text, size_t len)
+{
+    s_arena_ready ();
+    return s_parse (text, len);
 }
 
 void
@@ -134,11 +148,30 @@ s_skip_ws (const char *p, const char *end)
     return p;
 }
 
-//  p at the opening quote; returns the byte after the closing quote
+//  True if one of the eight bytes in word is a quote, a backslash or a
+//  control character (the bytes a string scan must look at)
+static inline bool
+s_word_special (uint64_t word)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = word ^ (ones * '"'), slash = word ^ (ones * '\\');
+    uint64_t zero_quote = (quote - ones) & ~quote;
+    uint64_t zero_slash = (slash - ones) & ~slash;
+    uint64_t control = (word - ones * 0x20) & ~word;
+    return ((zero_quote | zero_slash | control) & highs) != 0;
+}
+
+//  p at the opening quote; returns the byte after the closing quote. An
+//  SDP is kilobytes of plain text: those go eight bytes at a step.
 static const char *
 s_skip_string (const char *p, const char *end, bool *strict)
 {
     for (p++; p < end; p++) {
+        uint64_t word;
+        while (end - p >= 8 && (memcpy (&word, p, 8), !s_word_special (word)))
+            p += 8;
+        if (p >= end)
+            break;
         unsigned char c = (unsigned char) *p;
         if (c == '"')
             return p + 1;
@@ -336,6 +369,69 @@ gw_json_members (const char *text, size_t len, gw_member_t *members,
     return p ? (int) n : -1;
 }
 
+//  The quoted string [q0, q1) has no escape cJSON must decode with care
+//  (only \\n, \\" and the like, no \\u) and no raw control character
+static bool
+s_string_plain (const char *q0, const char *q1)
+{
+    const char *p = q0 + 1, *end = q1 - 1;
+    while ((p = (const char *) memchr (p, '\\', (size_t) (end - p)))) {
+        if (!strchr ("bfnrt\"\\/", p [1]) || p [1] == 0)
+            return false;
+        p += 2;
+    }
+    return true;
+}
+
+cJSON *
+gw_json_parse_skipping (const char *text, size_t len, const char *const *keys,
+                        gw_span_t *spans, size_t keys_n)
+{
+    s_arena_ready ();
+    for (size_t k = 0; k < keys_n; k++)
+        spans [k] = (gw_span_t) {HC_STR_NULL, false, false};
+    //  Where each skipped value starts and ends, in text order
+    const char *cut [2 * GW_SKIP_MAX];
+    size_t cuts = 0, kept = len;
+    const char *end = text + len;
+    const char *p = s_members_begin (text, end);
+    gw_member_t member;
+    while (p && s_member_next (&p, end, &member)) {
+        for (size_t k = 0; k < keys_n; k++) {
+            if (!hc_str_eq_cstr (member.key, keys [k]))
+                continue;
+            spans [k] = (gw_span_t) {member.value, member.strict, true};
+            const char *v0 = member.value.ptr, *v1 = v0 + member.value.len;
+            if (member.value.len >= GW_SKIP_MIN && *v0 == '"'
+            &&  member.strict && cuts < 2 * GW_SKIP_MAX
+            &&  s_string_plain (v0, v1)) {
+                cut [cuts++] = v0 + 1;      //  the quotes stay
+                cut [cuts++] = v1 - 1;
+                kept -= member.value.len - 2;
+            }
+        }
+    }
+    if (!p) {                   //  cJSON says what is wrong
+        for (size_t k = 0; k < keys_n; k++)
+            spans [k].found = false;
+        cuts = 0;
+    }
+    char *copy = cuts ? (char *) s_arena_malloc (kept) : NULL;
+    if (!copy)
+        return s_parse (text, len);
+    char *out = copy;
+    const char *from = text;
+    for (size_t i = 0; i < cuts; i += 2) {
+        memcpy (out, from, (size_t) (cut [i] - from));
+        out += cut [i] - from;
+        from = cut [i + 1];
+    }
+    memcpy (out, from, (size_t) (end - from));
+    cJSON *root = s_parse (copy, kept);
+    s_arena_free (copy);
+    return root;
+}
+
 //  JavaScript's String.prototype.trim: ASCII white space, line
 //  terminators, no-break space, BOM and the Unicode space separators
 static size_t
@@ -485,6 +581,54 @@ gw_json_test (bool verbose)
     s_expect_span ("{\"c\":-}", "c", NULL);
     //  ...unless the bad value is not the one relayed
     s_expect_span ("{\"junk\":01,\"c\":2}", "c", "2");
+
+    //  Skipping: a long plain string reaches cJSON as "", its span is the
+    //  original; escapes cJSON must decode, or bad ones, are not skipped
+    char sdp [600];
+    size_t at = 0;
+    while (at < 500)
+        at += (size_t) snprintf (sdp + at, sizeof (sdp) - at, "a=%zu\\r\\n", at);
+    sdp [at] = 0;
+    const char *keys [] = {"sdp", "candidate"};
+    gw_span_t spans [2];
+    char frame [800];
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"%s\",\"type\":\"offer\"}", sdp);
+    root = gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2);
+    assert (cJSON_IsObject (root) && !spans [1].found);
+    assert (strcmp (gw_json_member (root, "sdp")->valuestring, "") == 0);
+    assert (strcmp (gw_json_member (root, "type")->valuestring, "offer") == 0);
+    assert (spans [0].found && spans [0].strict);
+    assert (spans [0].value.len == strlen (sdp) + 2
+            && memcmp (spans [0].value.ptr + 1, sdp, strlen (sdp)) == 0);
+    gw_json_release (&root);
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"\\u0041%s\"}", sdp);
+    root = gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2);
+    assert (gw_json_member (root, "sdp")->valuestring [0] == 'A');
+    gw_json_release (&root);
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"\\q%s\"}", sdp);
+    assert (gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2)
+            == NULL);
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"\t%s\"} x", sdp);
+    assert (gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2)
+            == NULL);
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"\t%s\",\"sdp\":1}", sdp);
+    root = gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2);
+    assert (cJSON_IsNumber (gw_json_member (root, "sdp")));
+    assert (spans [0].found && spans [0].strict && spans [0].value.len == 1);
+    gw_json_release (&root);
+    snprintf (frame, sizeof (frame), "{\"sdp\":\"\t%s\"}", sdp);
+    root = gw_json_parse_skipping (frame, strlen (frame), keys, spans, 2);
+    assert (cJSON_IsString (gw_json_member (root, "sdp")) && !spans [0].strict);
+    gw_json_release (&root);
+    //  The eight-byte scan stops at a quote or backslash wherever it is
+    for (int cut = 0; cut < 20; cut++) {
+        char value [64], text20 [80];
+        snprintf (value, sizeof (value), "\"%.*s\\\"%.*s\"", cut,
+                  "abcdefghijklmnopqrstuvwxyz", 19 - cut,
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        snprintf (text20, sizeof (text20), "{\"c\":%s}", value);
+        s_expect_span (text20, "c", value);
+    }
 
     //  Members: in order, duplicates kept, escaped names decoded
     text = "{\"route\":\"OFFER\", \"o\\u0066fer\":{\"sdp\":\"v\"},\"n\":1,\"n\":2}";

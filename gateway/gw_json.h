@@ -50,6 +50,25 @@ typedef struct {
 int
     gw_json_members (const char *text, size_t len, gw_member_t *members,
                      size_t cap);
+//  The original text of a member's value, found while parsing
+typedef struct {
+    hc_str_t value;             //  as written
+    bool strict;                //  JSON a browser accepts
+    bool found;                 //  the object has a member of that name
+} gw_span_t;
+
+#define GW_SKIP_MIN 64          //  shorter strings are not worth skipping
+#define GW_SKIP_MAX 4           //  values skipped in one frame at most
+
+//  gw_json_parse, for a frame whose members named keys are only relayed:
+//  a long string value of one, with no escape but \n and the like, reaches
+//  cJSON as "" (its bytes need no decoding: an SDP costs a scan, not a
+//  parse). spans [k] is what gw_json_span would give for keys [k], found
+//  false when there is none or the text is not an object.
+cJSON *
+    gw_json_parse_skipping (const char *text, size_t len,
+                            const char *const *keys, gw_span_t *spans,
+                            size_t keys_n);
 //  s without the white space JavaScript's trim() removes
 hc_str_t
     gw_json_trim (hc_str_t s);

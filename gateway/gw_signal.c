@@ -40,7 +40,11 @@ gw_signal_read (const char *text, size_t len, cJSON **root_p,
                 gw_sig_result_t *result)
 {
     memset (result, 0, sizeof (*result));
-    cJSON *root = *root_p = gw_json_parse (text, len);
+    //  The payload is only relayed: cJSON need not copy kilobytes of SDP
+    static const char *const payload_keys [] = {"sdp", "candidate"};
+    gw_span_t spans [2];
+    cJSON *root = *root_p = gw_json_parse_skipping (text, len, payload_keys,
+                                                    spans, 2);
     if (!cJSON_IsObject (root)) {
         s_invalid (result, SIG_E_INVALID_JSON);
         return;
@@ -86,26 +90,24 @@ gw_signal_read (const char *text, size_t len, cJSON **root_p,
         }
     }
     else {
-        const char *payload_key;
-        if (hc_str_eq_cstr (type, "offer")) {
+        size_t payload_k = 0;       //  in payload_keys
+        if (hc_str_eq_cstr (type, "offer"))
             cmd->op = MSG_SIG_OFFER;
-            payload_key = "sdp";
-        }
         else
-        if (hc_str_eq_cstr (type, "answer")) {
+        if (hc_str_eq_cstr (type, "answer"))
             cmd->op = MSG_SIG_ANSWER;
-            payload_key = "sdp";
-        }
         else
         if (hc_str_eq_cstr (type, "candidate")) {
             cmd->op = MSG_SIG_CANDIDATE;
-            payload_key = "candidate";
+            payload_k = 1;
         }
         else {
             s_invalid (result, SIG_E_UNKNOWN_TYPE);
             return;
         }
         //  sdp is a string; a candidate an object or a string
+        const char *payload_key = payload_keys [payload_k];
+        const gw_span_t *span = &spans [payload_k];
         const cJSON *payload = gw_json_member (root, payload_key);
         bool payload_ok = cmd->op == MSG_SIG_CANDIDATE
                         ? cJSON_IsObject (payload) || cJSON_IsString (payload)
@@ -115,10 +117,11 @@ gw_signal_read (const char *text, size_t len, cJSON **root_p,
         ||  s_text (root, "room", &cmd->room) == FIELD_BAD
         ||  s_text (root, "from", &from) == FIELD_BAD
         ||  s_text (root, "to", &cmd->to) == FIELD_BAD
-        ||  gw_json_span (text, len, payload_key, &cmd->payload)) {
+        ||  !span->found || !span->strict) {
             s_invalid (result, SIG_E_INVALID_FIELD);
             return;
         }
+        cmd->payload = span->value;
     }
     result->kind = GW_SIG_COMMAND;
 }
@@ -225,6 +228,20 @@ gw_signal_test (bool verbose)
     s_expect_invalid ("{\"type\":\"offer\",\"sdp\":\"x\",\"to\":false}",
                       SIG_E_INVALID_FIELD);
     s_expect_invalid ("{\"type\":\"answer\",\"sdp\":null}", SIG_E_INVALID_FIELD);
+
+    //  A real-sized SDP (skipped by cJSON) comes out as written
+    char frame [2048], sdp [1600];
+    memset (sdp, 'x', sizeof (sdp));
+    memcpy (sdp, "v=0\\r\\n", 7);
+    sdp [sizeof (sdp) - 1] = 0;
+    snprintf (frame, sizeof (frame),
+              "{\"type\":\"offer\",\"room\":\"w1\",\"sdp\":\"%s\"}", sdp);
+    r = s_read (frame);
+    assert (r.kind == GW_SIG_COMMAND && r.cmd.payload.len == strlen (sdp) + 2);
+    assert (memcmp (r.cmd.payload.ptr + 1, sdp, strlen (sdp)) == 0);
+    snprintf (frame, sizeof (frame),
+              "{\"type\":\"offer\",\"room\":\"w1\",\"sdp\":\"\\x%s\"}", sdp);
+    s_expect_invalid (frame, SIG_E_INVALID_JSON);
 
     //  candidate: an object or a string, relayed as written
     r = s_read ("{\"type\":\"candidate\",\"room\":\"w1\",\"candidate\":"
