@@ -40,6 +40,21 @@ hc_sock_recv_parts (zsock_t *sock, zmq_msg_t *parts, int want)
     return n;
 }
 
+int
+hc_sock_recv_pair (zsock_t *sock, zmq_msg_t pair [2], bool *more)
+{
+    void *handle = zsock_resolve (sock);
+    *more = false;
+    if (zmq_msg_recv (&pair [0], handle, ZMQ_DONTWAIT) == -1)
+        return 0;
+    //  The parts of a message arrive together: if one is there, all are
+    if (!zmq_msg_more (&pair [0])
+    ||  zmq_msg_recv (&pair [1], handle, ZMQ_DONTWAIT) == -1)
+        return 1;
+    *more = zmq_msg_more (&pair [1]);
+    return 2;
+}
+
 void
 hc_sock_close_parts (zmq_msg_t *parts, int want)
 {

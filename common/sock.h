@@ -18,6 +18,12 @@ int
     hc_sock_recv_parts (zsock_t *sock, zmq_msg_t *parts, int want);
 void
     hc_sock_close_parts (zmq_msg_t *parts, int want);
+//  The next two parts of a message of [verb][body] pairs (batch.h) into
+//  pair (initialised by the caller, who closes them). Returns 2, with
+//  *more if another pair follows in this message; 1 if the message ended
+//  after one part; 0 if nothing was waiting.
+int
+    hc_sock_recv_pair (zsock_t *sock, zmq_msg_t pair [2], bool *more);
 
 void
     hc_sock_test (bool verbose);

@@ -32,6 +32,7 @@
 #include "gw_signal.h"
 #include "gw_tls.h"
 #include "gw_trace.h"
+#include "../common/batch.h"
 #include "../common/config.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
@@ -98,6 +99,7 @@ static const char *s_refused_status [REFUSED_REASONS] = {
 typedef struct {
     zsock_t *pipe;              //  actor pipe: START, $TERM
     zsock_t *rooms;             //  DEALER: commands out, deliveries in
+    hc_batch_t to_rooms;        //  this loop turn's commands
     zsock_t *pub;               //  event bus publisher (log records)
     hc_config_t cfg;            //  our copy of the settings
     hc_log_t *log;              //  structured logging through pub
@@ -161,17 +163,13 @@ s_readable (self_t *self, zsock_t *sock)
     return readable;
 }
 
+//  The encoded command joins this loop turn's message to rooms, which
+//  goes before the loop sleeps (s_drain): rooms wakes once per turn
 static int
 s_to_rooms (self_t *self, const char *verb)
 {
-    void *sock = zsock_resolve (self->rooms);
-    if (zmq_send (sock, verb, strlen (verb), ZMQ_SNDMORE | ZMQ_DONTWAIT)
-        == -1)
-        return -1;
-    //  The first part was accepted, so the rest of the message is too
-    zmq_send (sock, msg_enc_data (self->enc), msg_enc_size (self->enc),
-              ZMQ_DONTWAIT);
-    return 0;
+    return hc_batch_add (&self->to_rooms, NULL, verb,
+                         msg_enc_data (self->enc), msg_enc_size (self->enc));
 }
 
 //  Drops a connection without a close handshake (the peer is dead or not
@@ -185,12 +183,40 @@ s_kill (self_t *self, gw_session_t *session)
     lws_cancel_service (self->ctx);
 }
 
-//  Queues one frame for a session and asks lws for a write slot
+//  Writes one frame to the client; -1 if the connection is dead
+static int
+s_write_frame (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
+{
+    //  Stamped before the write: a trace's order is then causal, even
+    //  across gateways (what a client does after this comes later)
+    if (self->trace)
+        gw_trace_frame (self->trace, session->id, session->dialect, true,
+                        (const char *) gw_outbuf_payload (buf), buf->len,
+                        buf->binary);
+    int n = lws_write (session->wsi, gw_outbuf_payload (buf), buf->len,
+                       buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (n < 0 || (size_t) n < buf->len)
+        return -1;
+    self->frames_out++;
+    return 0;
+}
+
+//  Writes one frame for a session at once when nothing is ahead of it,
+//  else queues it and asks lws for a write slot. The direct write saves
+//  a loop turn and two epoll_ctl calls per frame (POLLOUT on, then off);
+//  what the kernel does not take, lws keeps and sends first (buffered
+//  out), and frames after it then queue here until WRITEABLE.
 static void
 s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
 {
     if (session->closing)
         return;
+    if (session->ring_len == 0 && !session->ping_due
+    &&  !lws_partial_buffered (session->wsi)) {
+        if (s_write_frame (self, session, buf))
+            s_kill (self, session);
+        return;
+    }
     if (gw_session_push (session, buf, (size_t) self->cfg.send_queue_max)) {
         //  The client is not reading: cut it off rather than buffer more
         char hex [17];
@@ -645,19 +671,10 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
     }
     gw_outbuf_t *buf = gw_session_pop (session);
     if (buf) {
-        //  Stamped before the write: a trace's order is then causal, even
-        //  across gateways (what a client does after this comes later)
-        if (self->trace)
-            gw_trace_frame (self->trace, session->id, session->dialect, true,
-                            (const char *) gw_outbuf_payload (buf), buf->len,
-                            buf->binary);
-        int n = lws_write (wsi, gw_outbuf_payload (buf), buf->len,
-                           buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        bool ok = n >= 0 && (size_t) n >= buf->len;
+        int rc = s_write_frame (self, session, buf);
         gw_outbuf_release (&buf);
-        if (!ok)
+        if (rc)
             return -1;
-        self->frames_out++;
         if (session->ring_len || session->closing)
             lws_callback_on_writable (wsi);
         return 0;
@@ -1232,28 +1249,37 @@ s_link_tick (struct ev_loop *loop, ev_timer *timer, int revents)
     s_link_changed (self, gw_link_check (&self->link, zclock_mono ()));
 }
 
-//  One message from rooms: exactly a verb and a body
+//  One message from rooms: [verb][body] pairs, in the order rooms sent
+//  them (common/batch.h)
 static void
 s_receive_rooms (self_t *self)
 {
-    zmq_msg_t msg [2];
-    int parts = hc_sock_recv_parts (self->rooms, msg, 2);
-    zmq_msg_t *verb = &msg [0], *body = &msg [1];
-    const char *v = (const char *) zmq_msg_data (verb);
-    size_t vlen = zmq_msg_size (verb);
-    if (parts == 2 && vlen == 3 && memcmp (v, MSG_OUT, 3) == 0)
-        s_handle_out (self, zmq_msg_data (body), zmq_msg_size (body));
-    else
-    if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
-        s_handle_kick (self, zmq_msg_data (body), zmq_msg_size (body));
-    else
-    if (parts == 2 && vlen == 7 && memcmp (v, MSG_WELCOME, 7) == 0)
-        s_handle_welcome (self, zmq_msg_data (body), zmq_msg_size (body));
-    else
-    if (parts > 0)
-        HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
-                        hc_field_int ("parts", parts));
-    hc_sock_close_parts (msg, 2);
+    zmq_msg_t pair [2];
+    zmq_msg_init (&pair [0]);
+    zmq_msg_init (&pair [1]);
+    bool more = true;
+    while (more) {
+        int parts = hc_sock_recv_pair (self->rooms, pair, &more);
+        const char *v = (const char *) zmq_msg_data (&pair [0]);
+        size_t vlen = zmq_msg_size (&pair [0]);
+        const void *body = zmq_msg_data (&pair [1]);
+        size_t size = zmq_msg_size (&pair [1]);
+        if (parts == 2 && vlen == 3 && memcmp (v, MSG_OUT, 3) == 0)
+            s_handle_out (self, body, size);
+        else
+        if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
+            s_handle_kick (self, body, size);
+        else
+        if (parts == 2 && vlen == 7 && memcmp (v, MSG_WELCOME, 7) == 0)
+            s_handle_welcome (self, body, size);
+        else
+        if (parts > 0)
+            HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
+                            hc_field_int ("parts", parts));
+        if (parts < 2)
+            break;
+    }
+    hc_sock_close_parts (pair, 2);
 }
 
 //  ---------------------------------------------------------------------
@@ -1344,6 +1370,7 @@ s_link_wait (self_t *self)
     zmq_pollitem_t item = {zsock_resolve (self->rooms), 0, ZMQ_POLLIN, 0};
     while (!self->link.up && !self->terminated && zclock_mono () < until) {
         s_hello (self, MSG_HELLO);
+        hc_batch_flush (&self->to_rooms);
         zmq_poll (&item, 1, 50);
         while (!self->terminated && s_readable (self, self->rooms))
             s_receive_rooms (self);
@@ -1462,6 +1489,7 @@ s_drain (struct ev_loop *loop, ev_prepare *watcher, int revents)
 {
     (void) revents;
     self_t *self = (self_t *) watcher->data;
+    hc_batch_flush (&self->to_rooms);
     while (!self->terminated && s_readable (self, self->pipe))
         s_handle_pipe (self);
     if (s_readable (self, self->pub))
@@ -1478,6 +1506,7 @@ s_drain (struct ev_loop *loop, ev_prepare *watcher, int revents)
         ev_idle_start (loop, &self->resume);
     else
         ev_idle_stop (loop, &self->resume);
+    hc_batch_flush (&self->to_rooms);   //  what the pipe's commands sent
 }
 
 static void
@@ -1539,6 +1568,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     char routing_id [16];
     snprintf (routing_id, sizeof (routing_id), "gw-%s", self->instance_hex);
     zsock_set_identity (self->rooms, routing_id);
+    hc_batch_init (&self->to_rooms, self->rooms);
     zsock_set_sndhwm (self->rooms, 100000);
     zsock_set_rcvhwm (self->rooms, 100000);
     zsock_set_linger (self->rooms, 0);
@@ -1618,6 +1648,7 @@ s_self_destroy (self_t **self_p)
         s_hello (self, MSG_BYE);
         zsock_set_linger (self->rooms, 500);    //  let CLOSEs and BYE out
     }
+    hc_batch_close (&self->to_rooms);
     gw_trace_destroy (&self->trace);
     free (self->p2p);
     msg_enc_destroy (&self->enc);

@@ -20,6 +20,7 @@
 #include "gateways.h"
 #include "p2p_calls.h"
 #include "sig_rooms.h"
+#include "../common/batch.h"
 #include "../common/config.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
@@ -36,6 +37,7 @@
 typedef struct {
     zsock_t *pipe;              //  actor pipe: START, $TERM
     zsock_t *router;            //  commands in, deliveries out
+    hc_batch_t out;             //  deliveries not yet handed over
     zsock_t *pub;               //  event bus publisher
     zpoller_t *poller;          //  pipe and router
     hc_link_watch_t *watch;     //  refused handshakes on a tcp endpoint
@@ -101,20 +103,17 @@ s_note_send_failure (self_t *self)
     }
 }
 
-//  [routing id][verb][encoded body], never blocking
+//  [verb][encoded body] for the gateway of conn, never blocking. It joins
+//  the message that goes to that gateway before rooms waits again, so a
+//  gateway wakes once per batch of commands, not once per delivery.
 static void
 s_send (self_t *self, uint64_t conn, const char *verb)
 {
     char id [16];
     rooms_gateway_routing_id (conn, id);
-    void *sock = zsock_resolve (self->router);
-    if (zmq_send (sock, id, strlen (id), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+    if (hc_batch_add (&self->out, id, verb, msg_enc_data (self->enc),
+                      msg_enc_size (self->enc)))
         s_note_send_failure (self);
-        return;
-    }
-    zmq_send (sock, verb, strlen (verb), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (sock, msg_enc_data (self->enc), msg_enc_size (self->enc),
-              ZMQ_DONTWAIT);
 }
 
 //  One OUT per gateway that holds some of the recipients
@@ -344,18 +343,26 @@ s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
         s_malformed (self, "?", "unknown verb");
 }
 
-//  Reads one message; anything but [identity][verb][body] is dropped
+//  Reads one message, [identity] then [verb][body] pairs (a gateway's
+//  batch, common/batch.h); a message of another shape is dropped from
+//  where it goes wrong
 static void
 s_receive (self_t *self)
 {
-    zmq_msg_t parts [3];
-    int n = hc_sock_recv_parts (self->router, parts, 3);
-    if (n == 3)
-        s_dispatch (self, &parts [0], &parts [1], &parts [2]);
-    else
-    if (n > 0)
+    zmq_msg_t identity, pair [2];
+    zmq_msg_init (&identity);
+    zmq_msg_init (&pair [0]);
+    zmq_msg_init (&pair [1]);
+    bool more = zmq_msg_recv (&identity, zsock_resolve (self->router),
+                              ZMQ_DONTWAIT) != -1
+             && zmq_msg_more (&identity);
+    int n = more ? 2 : 0;
+    while (more && (n = hc_sock_recv_pair (self->router, pair, &more)) == 2)
+        s_dispatch (self, &identity, &pair [0], &pair [1]);
+    if (n < 2 && zmq_msg_size (&identity))
         s_malformed (self, "?", "wrong number of parts");
-    hc_sock_close_parts (parts, 3);
+    zmq_msg_close (&identity);
+    hc_sock_close_parts (pair, 2);
 }
 
 //  ---------------------------------------------------------------------
@@ -434,6 +441,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     zsock_set_sndhwm (self->router, 100000);
     zsock_set_rcvhwm (self->router, 100000);
     zsock_set_linger (self->router, 0);
+    hc_batch_init (&self->out, self->router);
     self->poller = zpoller_new (pipe, NULL);
     self->log = hc_log_new (self->pub, "rooms",
                             hc_config_publish_level (cfg));
@@ -467,6 +475,7 @@ s_self_destroy (self_t **self_p)
     sig_rooms_destroy (&self->signal);
     p2p_calls_destroy (&self->p2p);
     gateways_destroy (&self->gateways);
+    hc_batch_close (&self->out);
     zpoller_destroy (&self->poller);
     hc_log_destroy (&self->log);
     msg_enc_destroy (&self->enc);
@@ -525,6 +534,7 @@ rooms_actor (zsock_t *pipe, void *args)
         uint32_t gone;
         while ((gone = gateways_expired (self->gateways, now)))
             s_gateway_closed (self, gone, "timeout", now);
+        hc_batch_flush (&self->out);
     }
     s_self_destroy (&self);
 }

@@ -20,6 +20,7 @@
 #include "common/msg.h"
 #include "common/netlist.h"
 #include "common/origins.h"
+#include "common/batch.h"
 #include "common/sock.h"
 #include "common/tally.h"
 #include "common/utf8.h"
@@ -61,6 +62,7 @@ static const test_item_t s_tests [] = {
     {"idmap", hc_idmap_test},
     {"msg", msg_test},
     {"sock", hc_sock_test},
+    {"batch", hc_batch_test},
     {"config", hc_config_test},
     {"dotenv", hc_dotenv_test},
     {"netlist", hc_netlist_test},
