@@ -93,9 +93,17 @@ hc_buf_append_char (hc_buf_t *self, char c)
 void
 hc_buf_append_int (hc_buf_t *self, int64_t value)
 {
+    //  By hand, not snprintf: every log line and many frames have numbers
     char digits [24];
-    int n = snprintf (digits, sizeof (digits), "%" PRId64, value);
-    hc_buf_append (self, digits, (size_t) n);
+    char *p = digits + sizeof (digits);
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t) value : (uint64_t) value;
+    do {
+        *--p = (char) ('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        *--p = '-';
+    hc_buf_append (self, p, (size_t) (digits + sizeof (digits) - p));
 }
 
 void
@@ -164,6 +172,14 @@ hc_buf_test (bool verbose)
     hc_buf_append_char (&buf, ',');
     hc_buf_append_cstr (&buf, "x");
     assert (strcmp (hc_buf_cstr (&buf), "-42,x") == 0);
+    hc_buf_reset (&buf);
+    hc_buf_append_int (&buf, 0);
+    hc_buf_append_int (&buf, INT64_MIN);
+    hc_buf_append_int (&buf, INT64_MAX);
+    assert (strcmp (hc_buf_cstr (&buf), "0-9223372036854775808"
+                                        "9223372036854775807") == 0);
+    hc_buf_reset (&buf);
+    hc_buf_append_cstr (&buf, "-42,x");
     //  Growth keeps the head room in front of the data
     for (int i = 0; i < 10000; i++)
         hc_buf_append_char (&buf, 'y');

@@ -6,17 +6,27 @@
 #include <stdio.h>
 #include <time.h>
 
+//  2026-11-21T23:45:20.123Z; the date and time of day are formatted once
+//  a second (a busy server writes thousands of lines in one)
 static void
 s_append_time (hc_buf_t *out, int64_t time_us)
 {
+    static _Thread_local time_t cached_secs = -1;
+    static _Thread_local char cached [32];
     time_t secs = (time_t) (time_us / 1000000);
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    char text [40];
-    size_t n = strftime (text, sizeof (text), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf (text + n, sizeof (text) - n, ".%03dZ",
-              (int) ((time_us / 1000) % 1000));
-    hc_buf_append_cstr (out, text);
+    if (secs != cached_secs) {
+        struct tm tm;
+        gmtime_r (&secs, &tm);
+        if (!strftime (cached, sizeof (cached), "%Y-%m-%dT%H:%M:%S", &tm))
+            cached [0] = 0;
+        cached_secs = secs;
+    }
+    int millis = (int) ((time_us / 1000) % 1000);
+    char tail [6] = {'.', (char) ('0' + millis / 100),
+                     (char) ('0' + millis / 10 % 10),
+                     (char) ('0' + millis % 10), 'Z', 0};
+    hc_buf_append_cstr (out, cached);
+    hc_buf_append_cstr (out, tail);
 }
 
 //  A JSON string; bytes that are not UTF-8 become \u00XX so the line stays

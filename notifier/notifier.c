@@ -26,6 +26,7 @@
 #include "../common/sock.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #define PROBE_TOPIC "sys.probe"
@@ -34,6 +35,7 @@
 #define DRAIN_QUIET_MS 30       //  at exit, stop after this much silence
 #define DRAIN_MAX_MS 500        //  ...or after this long in all
 #define DRAIN_BATCH 1000        //  records per wakeup before polling again
+#define GATHER_MS 1             //  rest after records, for more to gather
 #define CURL_ITEMS_MAX 256      //  curl sockets watched at once
 
 typedef struct {
@@ -44,6 +46,7 @@ typedef struct {
     hc_log_t *log;              //  our own records, through the bus
     msg_dec_t *dec;             //  reused record decoder
     hc_buf_t line;              //  reused output line
+    hc_buf_t lines;             //  lines not yet written (s_write_lines)
     bool json;                  //  JSON lines instead of text
     int file_fd;                //  LOG_FILE, or -1
     bool started;               //  START done
@@ -95,12 +98,25 @@ s_redact (self_t *self, hc_buf_t *text)
     telegram_redact (text, self->cfg.telegram_subscribe_secret);
 }
 
+//  Writes the lines gathered so far: one write() for a batch of records
+//  rather than one per line (and each write of whole lines stays atomic
+//  for O_APPEND, and for a pipe while under PIPE_BUF)
 static void
-s_handle_record (self_t *self, zframe_t *body)
+s_write_lines (self_t *self)
+{
+    if (self->lines.len == 0)
+        return;
+    s_write_all (STDERR_FILENO, self->lines.data, self->lines.len);
+    if (self->file_fd != -1)
+        s_write_all (self->file_fd, self->lines.data, self->lines.len);
+    hc_buf_reset (&self->lines);
+}
+
+static void
+s_handle_record (self_t *self, const void *body, size_t size)
 {
     msg_log_t record;
-    if (msg_dec_log (self->dec, zframe_data (body), zframe_size (body),
-                     &record)) {
+    if (msg_dec_log (self->dec, body, size, &record)) {
         self->malformed++;
         return;
     }
@@ -109,28 +125,33 @@ s_handle_record (self_t *self, zframe_t *body)
         log_line_format (&self->line, &record, self->json);
         s_redact (self, &self->line);
         if (!self->line.failed) {
-            s_write_all (STDERR_FILENO, self->line.data, self->line.len);
-            if (self->file_fd != -1)
-                s_write_all (self->file_fd, self->line.data, self->line.len);
+            if (self->lines.len + self->line.len > PIPE_BUF)
+                s_write_lines (self);
+            hc_buf_append (&self->lines, self->line.data, self->line.len);
+            if (self->lines.failed) {
+                hc_buf_reset (&self->lines);
+                s_write_all (STDERR_FILENO, self->line.data, self->line.len);
+            }
         }
     }
     if (self->bot)
         bot_record (self->bot, &record);
 }
 
-static void
+//  False if no message was waiting
+static bool
 s_handle_sub (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->sub);
-    if (!msg)
-        return;
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) == 2 && zframe_size (topic) > strlen (MSG_LOG_TOPIC)
-    &&  memcmp (zframe_data (topic), MSG_LOG_TOPIC, strlen (MSG_LOG_TOPIC))
-            == 0)
-        s_handle_record (self, body);
-    zmsg_destroy (&msg);
+    zmq_msg_t parts [2];
+    int n = hc_sock_recv_parts (self->sub, parts, 2);
+    size_t topic_size = zmq_msg_size (&parts [0]);
+    if (n == 2 && topic_size > strlen (MSG_LOG_TOPIC)
+    &&  memcmp (zmq_msg_data (&parts [0]), MSG_LOG_TOPIC,
+                strlen (MSG_LOG_TOPIC)) == 0)
+        s_handle_record (self, zmq_msg_data (&parts [1]),
+                         zmq_msg_size (&parts [1]));
+    hc_sock_close_parts (parts, 2);
+    return n > 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -157,12 +178,14 @@ s_probe_bus (self_t *self, int tries)
             else
             if (msg && zmsg_size (msg) == 2) {
                 zframe_t *body = zmsg_next (msg);
-                s_handle_record (self, body);   //  an early record
+                s_handle_record (self, zframe_data (body),
+                                 zframe_size (body));   //  an early record
             }
             zmsg_destroy (&msg);
         }
         zpoller_destroy (&poller);
     }
+    s_write_lines (self);
     zsock_set_unsubscribe (self->sub, PROBE_TOPIC);
     return seen;
 }
@@ -201,6 +224,7 @@ s_drain (self_t *self)
     while (zclock_mono () < until && zpoller_wait (poller, DRAIN_QUIET_MS))
         s_handle_sub (self);
     zpoller_destroy (&poller);
+    s_write_lines (self);
 }
 
 //  At $TERM, records other actors published just before (server.stopping)
@@ -229,6 +253,7 @@ s_handle_pipe (self_t *self)
         zsock_send (self->pipe, "i", s_start (self));
     else
     if (streq (command, "REOPEN")) {
+        s_write_lines (self);   //  what came before goes to the old file
         if (s_open_file (self) == 0)
             HC_LOG (self->log, HC_LOG_INFO, "notifier.reopened",
                     hc_field_str ("file", hc_str (self->cfg.log_file)));
@@ -270,17 +295,24 @@ s_loop (self_t *self)
                                  : -1;
         if (zmq_poll (items, (int) n, timeout) == -1 && errno == ETERM)
             break;
-        //  Records first: what arrived before $TERM is still alerted
-        bool terminating = false;
-        for (int i = 0; self->started && i < DRAIN_BATCH
-                        && hc_sock_readable (self->sub, &terminating); i++)
-            s_handle_sub (self);
-        if (terminating)
+        //  Records first: what arrived before $TERM is still alerted. Read
+        //  until there is none: a successful read makes no system call,
+        //  where each ZMQ_EVENTS check would (a poll and a getpid).
+        int records = 0;
+        while (self->started && records < DRAIN_BATCH && s_handle_sub (self))
+            records++;
+        s_write_lines (self);
+        if (self->started && records < DRAIN_BATCH && zmq_errno () == ETERM)
             break;
         if (items [0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
         if (self->bot)
             bot_process (self->bot, items + 2, curl_n);
+        //  A moment for more records to gather: at a relay's rate a wake-up
+        //  per record (a poll, eventfd reads and writes on both sides)
+        //  would cost more than the line itself; a line is that much later
+        if (records && !self->terminated)
+            zclock_sleep (GATHER_MS);
     }
     if (self->bot)
         bot_finish (self->bot);
@@ -304,6 +336,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
                             hc_config_publish_level (cfg));
     self->dec = msg_dec_new ();
     hc_buf_init (&self->line, 0);
+    hc_buf_init (&self->lines, 0);
     if (gethostname (self->host, sizeof (self->host)) != 0)
         strcpy (self->host, "?");
     self->host [sizeof (self->host) - 1] = 0;
@@ -315,7 +348,9 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     bot_destroy (&self->bot);
+    s_write_lines (self);
     hc_buf_free (&self->line);
+    hc_buf_free (&self->lines);
     msg_dec_destroy (&self->dec);
     hc_log_destroy (&self->log);
     zsock_destroy (&self->sub);
