@@ -34,14 +34,16 @@ typedef struct {
     zactor_t *actor;
 } actor_slot_t;
 
-//  Enough descriptors for MAX_CONNECTIONS clients plus our own sockets
+//  Enough descriptors for MAX_CONNECTIONS clients, MAX_HANDSHAKES pending
+//  ones and our own sockets (the gateway's lws sizes its table by this)
 static void
 s_raise_fd_limit (const hc_config_t *cfg)
 {
     struct rlimit limit;
     if (getrlimit (RLIMIT_NOFILE, &limit))
         return;
-    rlim_t want = (rlim_t) cfg->max_connections + 256;
+    rlim_t want = (rlim_t) cfg->max_connections
+                + (rlim_t) cfg->max_handshakes + 256;
     if (limit.rlim_cur < want) {
         limit.rlim_cur = want < limit.rlim_max ? want : limit.rlim_max;
         setrlimit (RLIMIT_NOFILE, &limit);

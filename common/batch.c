@@ -16,7 +16,8 @@ hc_batch_add (hc_batch_t *self, const char *id, const char *verb,
     size_t id_len = id ? strlen (id) : 0;
     assert (id_len < HC_BATCH_ID_MAX);
     if (self->open
-    &&  (id_len != self->id_len || memcmp (id, self->id, id_len) != 0))
+    &&  (id_len != self->id_len
+         || (id_len && memcmp (id, self->id, id_len) != 0)))
         hc_batch_flush (self);
     if (!self->open && id
     &&  zmq_send (self->sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
@@ -31,7 +32,8 @@ hc_batch_add (hc_batch_t *self, const char *id, const char *verb,
         return -1;
     if (!self->open) {
         self->open = true;
-        memcpy (self->id, id ? id : "", id_len);
+        if (id_len)
+            memcpy (self->id, id, id_len);
         self->id_len = id_len;
     }
     zmq_msg_init_size (&self->body, size);

@@ -117,6 +117,8 @@ typedef struct {
     ev_timer heartbeat_timer;   //  p2p: closes connections without PING
     gw_p2p_result_t *p2p;       //  reused reader of p2p frames
     ev_io pub_io;               //  publisher's ZMQ_FD: subscriptions
+    uint64_t rooms_checked_at;  //  to_rooms.messages at rooms' last check
+    uint64_t published;         //  log messages sent at pub's last check
     ev_timer link_timer;        //  HELLO to rooms, checks its answers
     gw_link_t link;             //  is rooms there, and which run of it
     gw_trace_t *trace;          //  TRACE file, or NULL
@@ -181,6 +183,16 @@ s_kill (self_t *self, gw_session_t *session)
     session->closing = true;
     lws_set_timeout (session->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
     lws_cancel_service (self->ctx);
+}
+
+//  A WebSocket ping; -1 if the connection is dead. lws hides empty pongs
+//  from us, so the ping carries a payload.
+static int
+s_write_ping (struct lws *wsi)
+{
+    unsigned char ping [LWS_PRE + 8];
+    memcpy (ping + LWS_PRE, "homecall", 8);
+    return lws_write (wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8 ? -1 : 0;
 }
 
 //  Writes one frame to the client; -1 if the connection is dead
@@ -659,11 +671,8 @@ static int
 s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
 {
     if (session->ping_due && !session->closing) {
-        //  lws hides empty pongs from us, so the ping carries a payload
-        unsigned char ping [LWS_PRE + 8];
-        memcpy (ping + LWS_PRE, "homecall", 8);
         session->ping_due = false;
-        if (lws_write (wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+        if (s_write_ping (wsi))
             return -1;
         if (session->ring_len)
             lws_callback_on_writable (wsi);
@@ -1086,9 +1095,18 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
     }
 }
 
+//  lws keeps a receive buffer of RX_CHUNK per connection for its whole
+//  life: 8 KiB there doubled an idle client's memory. A longer message
+//  comes in chunks (s_session_receive joins them). A send is not cut to
+//  RX_CHUNK (what lws does when tx_packet_size is 0): the kernel takes a
+//  whole frame, or lws keeps the rest.
+#define RX_CHUNK 2048
+#define TX_PACKET_MAX (1024 * 1024)
+
 static const struct lws_protocols s_protocols [] = {
-    //  Serves both dialects and plain HTTP; 8 KiB chunks hold most SDPs
-    {"homecall", s_callback, sizeof (gw_session_t), 8192, 0, NULL, 0},
+    //  Serves both dialects and plain HTTP
+    {"homecall", s_callback, sizeof (gw_session_t), RX_CHUNK, 0, NULL,
+     TX_PACKET_MAX},
     {NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
@@ -1302,6 +1320,22 @@ s_stats (struct ev_loop *loop, ev_timer *timer, int revents)
             hc_field_int ("log_dropped", (int64_t) hc_log_dropped (self->log)));
 }
 
+//  Pings now when nothing waits to go out (as s_session_enqueue writes
+//  frames: no WRITEABLE round, no epoll_ctl), else at the next WRITEABLE
+static void
+s_ping (self_t *self, gw_session_t *session)
+{
+    if (session->closing)
+        return;
+    if (session->ring_len == 0 && !lws_partial_buffered (session->wsi)) {
+        if (s_write_ping (session->wsi))
+            s_kill (self, session);
+        return;
+    }
+    session->ping_due = true;
+    lws_callback_on_writable (session->wsi);
+}
+
 //  Liveness: a client idle for PING_INTERVAL gets a WebSocket ping; one
 //  that sends nothing (not even the pong) for PING_TIMEOUT more is dropped.
 //  A dead peer cannot answer a close frame, so the socket is just closed.
@@ -1328,8 +1362,7 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
         else
         if (idle >= interval && session->pinged_at < session->last_seen) {
             session->pinged_at = now;
-            session->ping_due = true;
-            lws_callback_on_writable (session->wsi);
+            s_ping (self, session);
         }
     }
 }
@@ -1398,12 +1431,20 @@ s_start (self_t *self)
     info.iface = self->cfg.ws_host;
     info.protocols = s_protocols;
     info.options = LWS_SERVER_OPTION_LIBEV;     //  UTF-8: s_frame checks
+    //  Liveness is ours (s_liveness). lws's default idle policy (a ping
+    //  after 300 s) would re-arm a timer at every frame a client sends,
+    //  in a sorted list of every connection: a ping round of N clients
+    //  then costs N squared. With no hangup time lws keeps no such timer.
+    static const lws_retry_bo_t no_idle_policy = {
+        .secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+    info.retry_and_idle_policy = &no_idle_policy;
     info.foreign_loops = foreign_loops;
     info.user = self;
-    //  Pending handshakes have room of their own: they cannot take the
-    //  places of connections (s_sweep_handshakes bounds them)
-    info.fd_limit_per_thread = (unsigned) (self->cfg.max_connections
-                                           + self->cfg.max_handshakes + 64);
+    //  No fd_limit_per_thread: with it lws finds a connection from its
+    //  descriptor by a linear scan (O(connections) per event); without it
+    //  lws indexes a table sized by RLIMIT_NOFILE, which main raised to
+    //  hold every connection and pending handshake (s_sweep_handshakes
+    //  bounds those, so they cannot take the places of connections)
     //  lws's own handshake timers, behind ours (s_sweep_handshakes)
     info.timeout_secs = (unsigned) (self->cfg.handshake_timeout_ms / 1000 + 1);
     info.timeout_secs_ah_idle = info.timeout_secs;
@@ -1483,39 +1524,61 @@ s_handle_pipe (self_t *self)
     zmsg_destroy (&msg);
 }
 
-//  Drains the pipe and rooms; leaves the loop awake if rooms had more
+//  Drains the pipe, rooms and the publisher's subscriptions; leaves the
+//  loop awake if rooms had more. This turn's commands go to rooms first,
+//  and nothing is sent on a socket after its check (a send can take the
+//  edge that says it is readable).
+//
+//  A socket is checked (ZMQ_EVENTS: a poll and a getpid each) only when
+//  its ZMQ_FD fired or we used it since its last check: those are the
+//  only ways it becomes readable without our knowing. A turn that only
+//  served clients (pongs of thousands of idle connections) makes no
+//  system call here.
 static void
 s_drain (struct ev_loop *loop, ev_prepare *watcher, int revents)
 {
     (void) revents;
     self_t *self = (self_t *) watcher->data;
-    hc_batch_flush (&self->to_rooms);
-    while (!self->terminated && s_readable (self, self->pipe))
+    while (self->pipe_io.data && !self->terminated
+           && s_readable (self, self->pipe))
         s_handle_pipe (self);
-    if (s_readable (self, self->pub))
-        hc_log_read_subscriptions (self->log);
+    self->pipe_io.data = NULL;
     if (self->trace)
         gw_trace_flush (self->trace);
-    int n = 0;
-    while (!self->terminated && n < DRAIN_BATCH
-           && s_readable (self, self->rooms)) {
-        s_receive_rooms (self);
-        n++;
+    hc_batch_flush (&self->to_rooms);
+    if (self->rooms_io.data
+    ||  self->rooms_checked_at != self->to_rooms.messages) {
+        int n = 0;
+        while (!self->terminated && n < DRAIN_BATCH
+               && s_readable (self, self->rooms)) {
+            s_receive_rooms (self);
+            n++;
+        }
+        if (n == DRAIN_BATCH)
+            ev_idle_start (loop, &self->resume);
+        else {
+            ev_idle_stop (loop, &self->resume);
+            self->rooms_io.data = NULL;
+            self->rooms_checked_at = self->to_rooms.messages;
+        }
     }
-    if (n == DRAIN_BATCH)
-        ev_idle_start (loop, &self->resume);
-    else
-        ev_idle_stop (loop, &self->resume);
-    hc_batch_flush (&self->to_rooms);   //  what the pipe's commands sent
+    uint64_t published = hc_log_sent (self->log) + hc_log_dropped (self->log);
+    if (self->pub_io.data || published != self->published) {
+        if (s_readable (self, self->pub))
+            hc_log_read_subscriptions (self->log);
+        self->pub_io.data = NULL;
+        self->published = hc_log_sent (self->log)
+                        + hc_log_dropped (self->log);
+    }
 }
 
+//  A ZeroMQ socket's fd fired: s_drain checks it before the next sleep
 static void
 s_wakeup (struct ev_loop *loop, ev_io *watcher, int revents)
 {
     (void) loop;
-    (void) watcher;
     (void) revents;
-    //  Nothing to do here: the prepare watcher drains before the next sleep
+    watcher->data = watcher;    //  any non-NULL: "check me"
 }
 
 static void
@@ -1607,6 +1670,8 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->p2p = (gw_p2p_result_t *) zmalloc (sizeof (gw_p2p_result_t));
     self->drain.data = self->stop_timer.data = self->stats_timer.data = self;
     self->liveness_timer.data = self;
+    //  Each checked once before the first sleep (s_drain)
+    self->pipe_io.data = self->rooms_io.data = self->pub_io.data = self;
     ev_io_start (self->loop, &self->pipe_io);
     ev_io_start (self->loop, &self->rooms_io);
     ev_io_start (self->loop, &self->pub_io);
