@@ -63,6 +63,10 @@ static const opt_spec_t s_options [] = {
     {"handshake-timeout", "HANDSHAKE_TIMEOUT", T_DURATION, "10s", 100,
      3600000, OFF (handshake_timeout_ms),
      "time from accept to a complete handshake; then the socket is closed"},
+    {"buffer-budget", "BUFFER_BUDGET", T_SIZE, "0", 0, 1LL << 40,
+     OFF (buffer_budget), "bytes held for all clients together (send "
+     "queues, partial messages); past it the largest queues are cut "
+     "(0 = a quarter of the memory)"},
     {"max-header-size", "MAX_HEADER_SIZE", T_SIZE, "16KiB", 1024,
      1024 * 1024, OFF (max_header_size),
      "request line and headers of a handshake; larger ones get 431"},

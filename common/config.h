@@ -35,6 +35,7 @@ typedef struct {
     int64_t max_handshakes;         //  sockets in their handshake at once
     int64_t handshake_timeout_ms;   //  accept to a complete handshake
     int64_t max_header_size;        //  bytes of a handshake's headers
+    int64_t buffer_budget;          //  bytes held for all clients (0: auto)
     char trusted_proxies [HC_CFG_TEXT];     //  whose X-Forwarded-For counts
     char metrics_allow [HC_CFG_TEXT];       //  who may read /metrics
     char tls_cert [HC_CFG_TEXT];            //  PEM chain: wss:// ("" = ws://)

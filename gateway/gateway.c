@@ -20,6 +20,7 @@
 */
 #include "gateway.h"
 #include "gw_admission.h"
+#include "gw_budget.h"
 #include "gw_client.h"
 #include "gw_demo.h"
 #include "gw_ice.h"
@@ -124,6 +125,7 @@ typedef struct {
     gw_trace_t *trace;          //  TRACE file, or NULL
     zhashx_t *sessions;         //  connection id -> gw_session_t
     gw_admission_t *admission;  //  every socket, from accept
+    gw_budget_t budget;         //  bytes held for clients, all together
     gw_linger_t *linger;        //  sockets closed so the last words arrive
     ev_timer edge_timer;        //  handshake deadlines; wakes lws's timers
     double lws_wake_until;      //  lws has timers of its own until then
@@ -213,6 +215,33 @@ s_write_frame (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
     return 0;
 }
 
+//  Over BUFFER_BUDGET: the connections holding most are cut, largest
+//  first, until the gateway is under it again. Rare, so a walk is fine.
+static void
+s_cut_largest (self_t *self)
+{
+    while (gw_budget_over (&self->budget)) {
+        gw_session_t *largest = NULL;
+        for (gw_session_t *session = (gw_session_t *) zhashx_first (
+                 self->sessions);
+             session; session = (gw_session_t *) zhashx_next (self->sessions))
+            if (!largest || session->out_bytes > largest->out_bytes)
+                largest = session;
+        if (!largest || largest->out_bytes == 0)
+            return;             //  what is left is partial messages
+        char hex [17];
+        hc_conn_hex (largest->id, hex);
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.over_budget",
+                  hc_field_str ("conn", hc_str (hex)),
+                  hc_field_int ("queued", (int64_t) largest->out_bytes),
+                  hc_field_int ("held", (int64_t) self->budget.used));
+        self->budget.cuts++;
+        gw_budget_sub (&self->budget, largest->out_bytes);
+        gw_session_drop_queue (largest);
+        s_kill (self, largest);
+    }
+}
+
 //  Writes one frame for a session at once when nothing is ahead of it,
 //  else queues it and asks lws for a write slot. The direct write saves
 //  a loop turn and two epoll_ctl calls per frame (POLLOUT on, then off);
@@ -240,7 +269,10 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
         s_kill (self, session);
         return;
     }
+    gw_budget_add (&self->budget, buf->len);
     lws_callback_on_writable (session->wsi);
+    if (gw_budget_over (&self->budget))
+        s_cut_largest (self);
 }
 
 static void
@@ -311,10 +343,12 @@ s_send_ice (self_t *self, gw_session_t *session)
             hc_field_str ("conn", hc_str (hex)));
 }
 
-//  Closes now, from inside an lws callback for this wsi (return its -1)
+//  Closes once the replies already queued are written, from inside an lws
+//  callback for this wsi (return its 0). Reading stops: the rest of a
+//  flood or of an oversized message is not worth parsing (docs/limits.md).
 static int
-s_close_now (self_t *self, gw_session_t *session, uint16_t code,
-             const char *reason)
+s_close_after_replies (self_t *self, gw_session_t *session, uint16_t code,
+                       const char *reason)
 {
     char hex [17];
     hc_conn_hex (session->id, hex);
@@ -322,13 +356,9 @@ s_close_now (self_t *self, gw_session_t *session, uint16_t code,
             hc_field_str ("conn", hc_str (hex)), hc_field_int ("code", code),
             hc_field_str ("reason", hc_str (reason)));
     gw_session_close_after_flush (session, code, reason);
-    unsigned char text [124];
-    size_t len = strlen (reason) < sizeof (text) ? strlen (reason)
-                                                 : sizeof (text) - 1;
-    memcpy (text, reason, len);
-    lws_close_reason (session->wsi, (enum lws_close_status) code, text, len);
-    self->lws_wake_until = ev_now (self->loop) + LWS_WAKE_AFTER_CLOSE;
-    return -1;
+    lws_rx_flow_control (session->wsi, 0);
+    lws_callback_on_writable (session->wsi);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -433,6 +463,30 @@ s_p2p_frame (self_t *self, gw_session_t *session, const char *data,
     gw_json_release (&root);
 }
 
+//  Charges one frame to the rate limit: true if it may pass. Every frame
+//  counts, the empty continuation as much as a whole message, so that no
+//  kind of frame is a free flood (docs/limits.md).
+static bool
+s_rate_frame (self_t *self, gw_session_t *session)
+{
+    gw_rate_t rate = gw_session_rate (session, ev_now (self->loop),
+                                      (double) self->cfg.rate_limit,
+                                      (double) self->cfg.rate_burst);
+    if (rate == GW_RATE_CLOSE) {
+        //  What we already owe it (the rate_limited error) goes out first
+        HC_EVENT (self->log, HC_LOG_WARN, "conn.flood",
+                  hc_field_str ("peer", hc_str (session->peer)));
+        s_close_after_replies (self, session,
+                               LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                               SIG_E_RATE_LIMITED);
+    }
+    else
+    if (rate == GW_RATE_DROP_TELL)
+        s_send_error (self, session, SIG_T_RATE_LIMITED, SIG_E_RATE_LIMITED,
+                      "RATE_LIMIT");
+    return rate == GW_RATE_OK;
+}
+
 //  One whole client message. Returns -1 to close the connection.
 static int
 s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
@@ -442,31 +496,13 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
     //  eight-bytes-a-step pass over the whole message is cheaper than its
     //  byte-at-a-time check of every fragment
     if (!binary && !utf8_valid (data, len))
-        return s_close_now (self, session, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
-                            "invalid_utf8");
+        return s_close_after_replies (self, session,
+                                      LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+                                      "invalid_utf8");
     self->frames_in++;
     if (self->trace)
         gw_trace_frame (self->trace, session->id, session->dialect, false,
                         data, len, binary);
-    gw_rate_t rate = gw_session_rate (session, ev_now (self->loop),
-                                      (double) self->cfg.rate_limit,
-                                      (double) self->cfg.rate_burst);
-    if (rate == GW_RATE_CLOSE) {
-        //  What we already owe it (the rate_limited error) goes out first
-        HC_EVENT (self->log, HC_LOG_WARN, "conn.flood",
-                  hc_field_str ("peer", hc_str (session->peer)));
-        gw_session_close_after_flush (session,
-                                      LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                                      SIG_E_RATE_LIMITED);
-        lws_callback_on_writable (session->wsi);
-        return 0;
-    }
-    if (rate != GW_RATE_OK) {
-        if (rate == GW_RATE_DROP_TELL)
-            s_send_error (self, session, SIG_T_RATE_LIMITED,
-                          SIG_E_RATE_LIMITED, "RATE_LIMIT");
-        return 0;
-    }
     //  Binary frames carry the same JSON; bad UTF-8 there is malformed
     if (binary && !utf8_valid (data, len)) {
         s_invalid (self, session, SIG_E_INVALID_JSON, len);
@@ -631,31 +667,45 @@ s_session_open (self_t *self, gw_session_t *session, struct lws *wsi)
 }
 
 static int
-s_session_receive (self_t *self, gw_session_t *session, struct lws *wsi,
-                   const char *in, size_t len)
+s_receive (self_t *self, gw_session_t *session, struct lws *wsi,
+           const char *in, size_t len)
 {
     if (!session->registered || session->closing)
         return 0;               //  input after a close request is ignored
     session->last_seen = ev_now (self->loop);
-    bool first = session->rx.len == 0;
+    size_t remaining = lws_remaining_packet_payload (wsi);
+    bool final = lws_is_final_fragment (wsi);
+    //  lws hands a long frame over in pieces: it is charged at its first
+    bool frame_start = !session->rx_mid_frame;
+    session->rx_mid_frame = remaining > 0;
+    if (frame_start && !s_rate_frame (self, session))
+        session->rx_dropped = true;     //  the whole message goes
+    bool first = !session->rx_open;
+    session->rx_open = !final;
+    if (session->closing || session->rx_dropped) {
+        hc_buf_reset (&session->rx);
+        if (final)
+            session->rx_dropped = false;
+        return 0;
+    }
     if (first)                  //  continuation frames keep the first's kind
         session->rx_binary = lws_frame_is_binary (wsi);
     bool binary = session->rx_binary;
-    size_t remaining = lws_remaining_packet_payload (wsi);
     if (session->rx.len + len + remaining > (size_t) self->cfg.max_frame_size) {
         if (self->trace)
             gw_trace_oversize (self->trace, session->id, session->dialect,
                                session->rx.len + len + remaining);
-        return s_close_now (self, session, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                            "frame_too_large");
+        return s_close_after_replies (self, session,
+                                      LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                                      "frame_too_large");
     }
-    bool final = lws_is_final_fragment (wsi);
     if (first && final)
         return s_frame (self, session, in, len, binary);    //  no copy
     hc_buf_append (&session->rx, in, len);
     if (session->rx.failed)
-        return s_close_now (self, session, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-                            "out of memory");
+        return s_close_after_replies (self, session,
+                                      LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                                      "out of memory");
     if (!final)
         return 0;
     int rc = s_frame (self, session, session->rx.data, session->rx.len,
@@ -664,6 +714,20 @@ s_session_receive (self_t *self, gw_session_t *session, struct lws *wsi,
         hc_buf_free (&session->rx);
     else
         hc_buf_reset (&session->rx);
+    return rc;
+}
+
+//  Input, with what reassembly holds counted in the budget
+static int
+s_session_receive (self_t *self, gw_session_t *session, struct lws *wsi,
+                   const char *in, size_t len)
+{
+    size_t held = session->rx.cap;
+    int rc = s_receive (self, session, wsi, in, len);
+    gw_budget_sub (&self->budget, held);
+    gw_budget_add (&self->budget, session->rx.cap);
+    if (gw_budget_over (&self->budget))
+        s_cut_largest (self);
     return rc;
 }
 
@@ -680,6 +744,7 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
     }
     gw_outbuf_t *buf = gw_session_pop (session);
     if (buf) {
+        gw_budget_sub (&self->budget, buf->len);
         int rc = s_write_frame (self, session, buf);
         gw_outbuf_release (&buf);
         if (rc)
@@ -693,8 +758,13 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
                           (unsigned char *) session->close_reason,
                           strlen (session->close_reason));
         self->lws_wake_until = ev_now (self->loop) + LWS_WAKE_AFTER_CLOSE;
+        lws_rx_flow_control (wsi, 1);   //  to read the answer to the close
         return -1;
     }
+    //  Nothing of ours to write: lws wrote a pong here (it leaves the
+    //  socket asking to write once more after each). lws answers pings
+    //  without telling us, so this is how a ping counts as a frame.
+    s_rate_frame (self, session);
     return 0;
 }
 
@@ -714,6 +784,11 @@ s_trace_close (self_t *self, gw_session_t *session)
 static void
 s_session_closed (self_t *self, gw_session_t *session)
 {
+    //  A close we sent: the socket lingers (gw_linger.h), so the client
+    //  reads the close frame and what came before it, not a reset
+    int fd = lws_get_socket_fd (session->wsi);
+    if (session->closing && session->close_code && fd >= 0)
+        gw_linger_add (self->linger, fcntl (fd, F_DUPFD_CLOEXEC, 0), NULL, 0);
     if (session->registered) {
         zhashx_delete (self->sessions, &session->id);
         session->registered = false;
@@ -731,6 +806,7 @@ s_session_closed (self_t *self, gw_session_t *session)
         if (self->trace)
             s_trace_close (self, session);
     }
+    gw_budget_sub (&self->budget, session->out_bytes + session->rx.cap);
     gw_session_clear (session);
     if (self->stopping && zhashx_size (self->sessions) == 0)
         ev_break (self->loop, EVBREAK_ALL);
@@ -781,7 +857,8 @@ s_http_metrics (self_t *self, struct lws *wsi)
         .rooms_up = self->link.up, .rooms_known = self->rooms_stats_known,
         .rooms = self->rooms_stats,
         .handshakes = gw_admission_pending (self->admission),
-        .lingering = gw_linger_size (self->linger)
+        .lingering = gw_linger_size (self->linger),
+        .buffered = self->budget.used, .budget_cuts = self->budget.cuts
     };
     for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
          session; session = (gw_session_t *) zhashx_next (self->sessions))
@@ -1604,6 +1681,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->admission = gw_admission_new (
         (size_t) cfg->max_connections_per_ip, (size_t) cfg->max_handshakes);
     self->accepted_fd = -1;
+    gw_budget_init (&self->budget, (size_t) cfg->buffer_budget);
     char bad [64];
     int parsed = hc_netlist_parse (&self->proxies, cfg->trusted_proxies, bad,
                                    sizeof (bad))

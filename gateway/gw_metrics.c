@@ -70,6 +70,12 @@ gw_metrics_render (const gw_metrics_t *self, hc_buf_t *out)
     s_plain (out, "lingering_sockets", "gauge",
              "Closed sockets still reading the client's last input.",
              self->lingering);
+    s_plain (out, "buffered_bytes", "gauge",
+             "Bytes held for clients: send queues and partial messages.",
+             self->buffered);
+    s_plain (out, "budget_cuts_total", "counter",
+             "Connections cut because BUFFER_BUDGET was reached.",
+             self->budget_cuts);
     s_head (out, "connections_refused_total", "counter",
             "Handshakes refused or given up, by reason.");
     for (size_t i = 0; i < ARRAY_N (self->refused); i++)
@@ -131,7 +137,7 @@ gw_metrics_test (bool verbose)
              {3, "max_connections"}, {4, "max_connections_per_ip"},
              {5, "not_tls"}, {6, "origin"}, {7, "max_handshakes"},
              {8, "handshake_timeout"}, {9, "header_too_large"}},
-        true, false, {0}, 0, 0
+        true, false, {0}, 0, 0, 4096, 1
     };
     hc_buf_t out;
     hc_buf_init (&out, 0);
@@ -147,6 +153,7 @@ gw_metrics_test (bool verbose)
     assert (strstr (page, "\nhomecall_frames_in_total 10\n"));
     assert (strstr (page, "{reason=\"origin\"} 6\n"));
     assert (strstr (page, "\nhomecall_handshakes 0\n"));
+    assert (strstr (page, "\nhomecall_buffered_bytes 4096\n"));
     assert (strstr (page, "{reason=\"header_too_large\"} 9\n"));
     assert (strstr (page, "\nhomecall_lagging_disconnects_total 15\n"));
     assert (strstr (page, "\nhomecall_rooms_up 1\n"));
@@ -170,7 +177,7 @@ gw_metrics_test (bool verbose)
         types++;
     for (const char *at = page; (at = strstr (at, "# HELP ")); at++)
         helps++;
-    assert (types == 20 && helps == 20);
+    assert (types == 22 && helps == 22);
     hc_buf_free (&out);
     if (verbose)
         printf ("OK\n");

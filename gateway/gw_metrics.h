@@ -26,6 +26,8 @@ typedef struct {
     msg_rooms_stats_t rooms;
     uint64_t handshakes;        //  sockets still in their handshake
     uint64_t lingering;         //  closed sockets draining (gw_linger.h)
+    uint64_t buffered;          //  bytes held for clients (gw_budget.h)
+    uint64_t budget_cuts;       //  connections cut over BUFFER_BUDGET
 } gw_metrics_t;
 
 //  Appends the page to out

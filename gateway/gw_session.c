@@ -33,6 +33,12 @@ void
 gw_session_clear (gw_session_t *self)
 {
     hc_buf_free (&self->rx);
+    gw_session_drop_queue (self);
+}
+
+void
+gw_session_drop_queue (gw_session_t *self)
+{
     while (self->ring_len) {
         gw_outbuf_t *buf = gw_session_pop (self);
         gw_outbuf_release (&buf);

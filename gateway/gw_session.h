@@ -50,6 +50,9 @@ typedef struct {
     char close_reason [124];    //  and its reason (at most 123 bytes)
     hc_buf_t rx;                //  fragments of the current message
     bool rx_binary;             //  the current message is binary
+    bool rx_open;               //  a message has begun and not ended
+    bool rx_mid_frame;          //  lws has more of the current frame
+    bool rx_dropped;            //  the current message is over the rate
     gw_outbuf_t **ring;         //  queued frames, oldest at ring_head
     size_t ring_cap;
     size_t ring_head;
@@ -73,6 +76,9 @@ typedef struct {
 //  Frees what the session holds; safe on a zeroed session
 void
     gw_session_clear (gw_session_t *self);
+//  Frees the queued frames (the client will not get them)
+void
+    gw_session_drop_queue (gw_session_t *self);
 //  Queues a frame (taking a reference); -1 if that would exceed max_bytes
 int
     gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes);

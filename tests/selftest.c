@@ -25,6 +25,7 @@
 #include "common/tally.h"
 #include "common/utf8.h"
 #include "gateway/gw_admission.h"
+#include "gateway/gw_budget.h"
 #include "gateway/gw_client.h"
 #include "gateway/gw_demo.h"
 #include "gateway/gw_ice.h"
@@ -70,6 +71,7 @@ static const test_item_t s_tests [] = {
     {"log", hc_log_test},
     {"bus", hc_bus_test},
     {"gw_admission", gw_admission_test},
+    {"gw_budget", gw_budget_test},
     {"gw_client", gw_client_test},
     {"gw_demo", gw_demo_test},
     {"gw_ice", gw_ice_test},

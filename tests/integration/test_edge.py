@@ -5,6 +5,7 @@ idle server, headers too large answered with 431, closes that say what
 happened (docs/limits.md)."""
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -222,6 +223,187 @@ class Headers(EdgeTest):
         # lws's own line about it is a warning too, once a second
         self.assertLessEqual(len(self.server.find("lws.message")), 2)
         # tearDown: no error record at all
+
+
+def candidate(i):
+    return json.dumps({"type": "candidate", "room": "f",
+                       "candidate": "c%d" % i}).encode()
+
+
+def fragment(opcode, payload, final):
+    """A masked frame; opcode 0 continues a message."""
+    frame = bytearray(ws_frame(opcode, payload))
+    if not final:
+        frame[0] &= 0x7F
+    return bytes(frame)
+
+
+async def read_to_close(client):
+    """Every frame until the close; and the close code."""
+    frames = []
+    try:
+        while True:
+            frames.append(await client.recv(timeout=10))
+    except websockets.ConnectionClosed:
+        pass
+    return frames, client.ws.close_code
+
+
+class HonestCloses(EdgeTest):
+    server_args = ("--rate-limit", "5", "--rate-burst", "5",
+                   "--max-frame-size", "4KiB")
+
+    async def joined_raw(self):
+        client = await connect(self.server)
+        await client.send({"type": "join", "room": "f", "user": "u"})
+        await client.barrier()
+        return client
+
+    async def test_a_flood_hears_rate_limited_and_1008(self):
+        # Far more than the kernel's buffers hold, in one write: the
+        # server must not reset the connection over the unread rest
+        client = await self.joined_raw()
+        client.ws.transport.write(b"".join(
+            ws_frame(0x1, candidate(i)) for i in range(20000)))
+        frames, code = await read_to_close(client)
+        self.assertIn({"type": "error",
+                       "message": "Too many messages; this one was dropped.",
+                       "code": "rate_limited"}, frames)
+        self.assertEqual(code, 1008)
+        self.server.wait_log("conn.flood")
+
+    async def test_a_flood_that_reads_late_still_hears_1008(self):
+        # A client that floods for a second, then does not read for longer
+        # than the server waits for its close to be answered, then reads:
+        # what the server said must still be there (a reset would have
+        # thrown it away)
+        sock = await raw_connect(self.server.port, "/signal")
+
+        def flood_then_read():
+            sock.setblocking(False)
+            start = time.monotonic()
+            i = 0
+            while time.monotonic() - start < 1:
+                try:
+                    sock.send(ws_frame(0x1, candidate(i)))
+                    i += 1
+                except BlockingIOError:
+                    time.sleep(0.01)
+                except OSError:
+                    break       # reset: what the server said is lost
+            time.sleep(7)
+            sock.setblocking(True)
+            data, _ = read_until_closed(sock, 5)
+            return data
+        data = await asyncio.to_thread(flood_then_read)
+        sock.close()
+        self.assertIn(b'"code":"rate_limited"', data)
+        close = data.rfind(b"\x88")
+        self.assertGreater(close, 0, data[-100:])
+        self.assertEqual(data[close + 2:close + 4], (1008).to_bytes(2, "big"))
+
+    async def test_replies_queued_before_a_1009_are_written_first(self):
+        client = await self.joined_raw()
+        client.ws.transport.write(
+            ws_frame(0x1, b"not json") + ws_frame(0x1, b"[1]")
+            + ws_frame(0x1, b"x" * 5000))
+        frames, code = await read_to_close(client)
+        self.assertEqual([f["code"] for f in frames],
+                         ["invalid_json", "invalid_json"])
+        self.assertEqual(code, 1009)
+
+
+class EveryFrameCounts(EdgeTest):
+    server_args = ("--rate-limit", "5", "--rate-burst", "5")
+
+    async def test_empty_fragments_are_limited_then_closed(self):
+        client = await connect(self.server)
+        burst = fragment(0x1, b"", False) + b"".join(
+            fragment(0x0, b"", False) for _ in range(5000))
+        client.ws.transport.write(burst)
+        frames, code = await read_to_close(client)
+        self.assertEqual(code, 1008)
+        self.assertEqual([f["code"] for f in frames], ["rate_limited"])
+
+    async def test_pings_are_limited_then_closed(self):
+        sock = await raw_connect(self.server.port, "/signal")
+
+        def ping_flood():
+            data = b""
+            sock.settimeout(0.005)
+            start = time.monotonic()
+            try:
+                while time.monotonic() - start < 5:
+                    sock.send(ws_frame(0x9, b"p"))
+                    try:
+                        chunk = sock.recv(4096)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            return data, time.monotonic() - start
+        data, took = await asyncio.to_thread(ping_flood)
+        sock.close()
+        self.assertLess(took, 4, "a ping flood was never cut")
+        self.assertIn(b'"code":"rate_limited"', data)
+        self.assertIn(b"\x88\x0e\x03\xf0rate_limited", data)
+
+    async def test_a_fragmented_message_in_the_limit_passes(self):
+        alice = await connect(self.server)
+        await alice.send({"type": "join", "room": "g", "user": "alice"})
+        bob = await connect(self.server)
+        await bob.send({"type": "join", "room": "g", "user": "bob"})
+        await bob.barrier()
+        text = json.dumps({"type": "offer", "room": "g", "sdp": "s"})
+        alice.ws.transport.write(fragment(0x1, text[:10].encode(), False)
+                                 + fragment(0x0, text[10:].encode(), True))
+        self.assertEqual((await bob.recv())["sdp"], "s")
+
+
+class BufferBudget(EdgeTest):
+    server_args = ("--buffer-budget", "8MiB", "--send-queue-max", "64MiB",
+                   "--max-frame-size", "1MiB", "--rate-limit", "0")
+
+    async def stalled_reader(self, user):
+        """A member of room "b" that never reads (and has a small window)."""
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", self.server.port))
+        sock.sendall(b"GET /signal HTTP/1.1\r\nHost: x\r\n"
+                     b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        sock.sendall(ws_frame(0x1, json.dumps(
+            {"type": "join", "room": "b", "user": user}).encode()))
+        return sock
+
+    async def test_the_largest_queues_are_cut_at_the_budget(self):
+        stalled = [await self.stalled_reader("s%d" % i) for i in range(3)]
+        self.server.wait_count("room.join", 3)
+        reader = await connect(self.server)
+        await reader.send({"type": "join", "room": "b", "user": "reader"})
+        await reader.barrier()
+        sender = await connect(self.server)
+        await sender.send({"type": "join", "room": "b", "user": "sender"})
+        await sender.barrier()
+        sdp = "v" * (900 * 1024)
+        for i in range(24):
+            await sender.send({"type": "offer", "room": "b", "sdp": sdp})
+            # the reader keeps up, and keeps everything
+            self.assertEqual(len((await reader.recv(timeout=10))["sdp"]),
+                             len(sdp))
+        cut = self.server.wait_count("conn.over_budget", 3, timeout=10)
+        self.assertEqual(len(cut), 3, cut)
+        self.assertEqual(cut[0]["level"], "warn")
+        samples = await self.metrics(homecall_budget_cuts_total=3)
+        self.assertLessEqual(samples["homecall_buffered_bytes"], 8 << 20)
+        for sock in stalled:
+            sock.close()
+        await reader.close()
+        await sender.close()
 
 
 if __name__ == "__main__":
