@@ -24,7 +24,7 @@ libwebsockets-dev libwebsockets-evlib-ev libev-dev \
 libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev \
 libssl-dev"
 TEST_PACKAGES="python3 python3-websockets python3-zmq chromium coturn \
-nginx apache2 systemd openssl"
+nginx apache2 systemd openssl valgrind"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then

@@ -212,6 +212,7 @@ s_write_frame (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
     if (n < 0 || (size_t) n < buf->len)
         return -1;
     self->frames_out++;
+    session->wrote_last = true;
     return 0;
 }
 
@@ -738,6 +739,7 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
         session->ping_due = false;
         if (s_write_ping (wsi))
             return -1;
+        session->wrote_last = true;
         if (session->ring_len)
             lws_callback_on_writable (wsi);
         return 0;
@@ -762,9 +764,12 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
         return -1;
     }
     //  Nothing of ours to write: lws wrote a pong here (it leaves the
-    //  socket asking to write once more after each). lws answers pings
-    //  without telling us, so this is how a ping counts as a frame.
-    s_rate_frame (self, session);
+    //  socket asking to write once more after each), unless it finished
+    //  a write of ours. lws answers pings without telling us, so this is
+    //  how a ping counts as a frame.
+    if (!session->wrote_last)
+        s_rate_frame (self, session);
+    session->wrote_last = false;
     return 0;
 }
 

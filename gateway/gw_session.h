@@ -53,6 +53,7 @@ typedef struct {
     bool rx_open;               //  a message has begun and not ended
     bool rx_mid_frame;          //  lws has more of the current frame
     bool rx_dropped;            //  the current message is over the rate
+    bool wrote_last;            //  the last WRITEABLE wrote something
     gw_outbuf_t **ring;         //  queued frames, oldest at ring_head
     size_t ring_cap;
     size_t ring_head;

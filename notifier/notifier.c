@@ -49,6 +49,7 @@ typedef struct {
     hc_buf_t lines;             //  lines not yet written (s_write_lines)
     bool json;                  //  JSON lines instead of text
     int file_fd;                //  LOG_FILE, or -1
+    bool file_failing;          //  the last write to it failed (said once)
     bool started;               //  START done
     bool terminated;            //  $TERM received
     uint64_t malformed;         //  bus messages we could not read
@@ -74,8 +75,9 @@ s_open_file (self_t *self)
     return 0;
 }
 
-//  Writes the whole line; each write() of one line is atomic for O_APPEND
-static void
+//  Writes the whole line; each write() of one line is atomic for O_APPEND.
+//  Returns 0, or the errno of the write that failed.
+static int
 s_write_all (int fd, const char *data, size_t size)
 {
     while (size) {
@@ -83,11 +85,30 @@ s_write_all (int fd, const char *data, size_t size)
         if (n <= 0) {
             if (n == -1 && errno == EINTR)
                 continue;
-            return;             //  nowhere left to complain to
+            return n == 0 ? EIO : errno;
         }
         data += n;
         size -= (size_t) n;
     }
+    return 0;
+}
+
+//  Lines to LOG_FILE. A failing file (a full disk) is reported once, on
+//  stderr and to the bus (so it alerts), and again once it works again;
+//  it never holds anything up.
+static void
+s_write_file (self_t *self, const char *data, size_t size)
+{
+    int error = s_write_all (self->file_fd, data, size);
+    if (error && !self->file_failing)
+        HC_LOG (self->log, HC_LOG_ERROR, "notifier.write_failed",
+                hc_field_str ("file", hc_str (self->cfg.log_file)),
+                hc_field_str ("why", hc_str (strerror (error))));
+    else
+    if (!error && self->file_failing)
+        HC_LOG (self->log, HC_LOG_INFO, "notifier.write_resumed",
+                hc_field_str ("file", hc_str (self->cfg.log_file)));
+    self->file_failing = error != 0;
 }
 
 //  Credentials never reach a line or a message, whoever logged them
@@ -108,7 +129,7 @@ s_write_lines (self_t *self)
         return;
     s_write_all (STDERR_FILENO, self->lines.data, self->lines.len);
     if (self->file_fd != -1)
-        s_write_all (self->file_fd, self->lines.data, self->lines.len);
+        s_write_file (self, self->lines.data, self->lines.len);
     hc_buf_reset (&self->lines);
 }
 
