@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Churn soak: both dialects connect, call and hang up in a loop against the
+"""Churn soak: both dialects connect, call (p2p: one call in four with a
+RECONNECT of the callee) and hang up in a loop against the
 real server, for --duration seconds with --workers loops of each dialect.
 Every --interval seconds it samples the server's RSS, open descriptors and
 /metrics gauges. It fails when RSS grows by more than --rss-growth after
@@ -44,7 +45,7 @@ def fds(pid):
 
 class Counts:
     def __init__(self):
-        self.calls = {"signal": 0, "p2p": 0}
+        self.calls = {"signal": 0, "p2p": 0, "reconnect": 0}
         self.errors = []
 
 
@@ -94,6 +95,15 @@ async def p2p_loop(server, n, counts, stop):
                       "answer": {"type": "answer", "sdp": "v=0"}})
         while (await a.recv()).get("type") != "acceptCall":
             pass
+        if i % 4 == 0:
+            # The callee's connection drops; it comes back with RECONNECT
+            await b.close()
+            b = await Client.connect(server, "/")
+            assert (await b.recv()) == {"type": "userConnect"}
+            await b.send({"route": "RECONNECT", "userId": callee})
+            while (await b.recv()).get("type") != "reconnectSuccess":
+                pass
+            counts.calls["reconnect"] += 1
         await a.close()
         await b.close()
         counts.calls["p2p"] += 1
@@ -175,7 +185,8 @@ async def run(server, args):
               % (after[0]["rss_kib"], growth))
         if growth > args.rss_growth * 1024:
             failures.append("RSS grew by %d KiB after the warm-up" % growth)
-    print("calls: %(signal)d /signal, %(p2p)d p2p" % counts.calls)
+    print("calls: %(signal)d /signal, %(p2p)d p2p (%(reconnect)d with a "
+          "RECONNECT)" % counts.calls)
     if min(counts.calls.values()) == 0:
         failures.append("no calls made")
     for failure in failures:
