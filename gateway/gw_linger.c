@@ -94,6 +94,10 @@ gw_linger_add (gw_linger_t *self, int fd, const void *data, size_t len)
 {
     if (fd < 0)
         return;
+    if (!self) {                //  gone already (the gateway is stopping)
+        close (fd);
+        return;
+    }
     //  What the client is owed fits the socket buffer of a fresh socket;
     //  if it does not, the client was not reading and loses the rest
     if (len && send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
@@ -179,6 +183,11 @@ gw_linger_test (bool verbose)
         close (more [i][1]);
     }
     gw_linger_add (NULL, -1, NULL, 0);  //  nothing to take
+    int late [2];                       //  no linger left: closed at once
+    assert (socketpair (AF_UNIX, SOCK_STREAM, 0, late) == 0);
+    gw_linger_add (NULL, late [0], "x", 1);
+    assert (recv (late [1], buf, sizeof (buf), 0) == 0);
+    close (late [1]);
     ev_loop_destroy (loop);
     if (verbose)
         printf ("OK\n");

@@ -24,7 +24,8 @@ gw_linger_t *
 //  Closes every socket still lingering
 void
     gw_linger_destroy (gw_linger_t **self_p);
-//  Takes fd (closes it in every case); writes data first (len may be 0)
+//  Takes fd (closes it in every case); writes data first (len may be 0).
+//  With self NULL, fd is just closed.
 void
     gw_linger_add (gw_linger_t *self, int fd, const void *data, size_t len);
 //  Sockets lingering now
