@@ -16,13 +16,13 @@
     and a record the codec accepts is reported on stderr and skipped.
 
     This is also the example to copy for an observer of one's own: a SUB
-    socket, a topic filter, and msg_dec_log for the body (common/msg.h).
+    socket, a topic filter, and msg_dec_log for the body (common/msg_log.h).
     Being slow costs the observer only: the bus drops what it cannot take.
 */
 #include "common/bus.h"
 #include "common/config.h"
 #include "common/link.h"
-#include "common/msg.h"
+#include "common/msg_log.h"
 #include "common/utf8.h"
 #include "notifier/log_line.h"
 

@@ -11,7 +11,7 @@
 #ifndef CONFIG_H_INCLUDED
 #define CONFIG_H_INCLUDED
 
-#include "msg.h"
+#include "msg_log.h"
 
 #include <stdint.h>
 #include <stdio.h>

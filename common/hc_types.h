@@ -71,6 +71,13 @@ typedef enum {
     HC_DIALECT_P2P = 1          //  any other path: 1:1 calls between user ids
 } hc_dialect_t;
 
+//  "signal" or "p2p", for logs and traces
+static inline const char *
+hc_dialect_name (hc_dialect_t dialect)
+{
+    return dialect == HC_DIALECT_SIGNAL ? "signal" : "p2p";
+}
+
 //  A connection id is unique across gateways: the high 32 bits are the
 //  gateway's instance number (random, non-zero, per process start), the low
 //  32 bits a counter. Rooms derives the gateway's routing id from it.

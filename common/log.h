@@ -18,7 +18,7 @@
 #define LOG_H_INCLUDED
 
 #include "events.h"
-#include "msg.h"
+#include "msg_log.h"
 
 #include <czmq.h>
 

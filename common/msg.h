@@ -1,11 +1,20 @@
-/*  msg.h - the msgpack codec for every message that crosses an actor boundary
+/*  msg.h - the msgpack codec engine for every message that crosses an
+    actor boundary
 
-    Each message is two ZeroMQ frames: an ASCII verb, then one msgpack map
-    with short keys. This file is the only place that calls msgpack.
+    Each message is two ZeroMQ frames: an ASCII verb (or a bus topic), then
+    one msgpack map with short keys. This file is the only place that calls
+    msgpack. A message kind is declared once, as zproto declares Malamute's:
+    a table of its keys (msg_key_t), which the encoder and the decoder both
+    walk. Adding a field is one line in that table; the kinds themselves
+    live in msg_rooms.h (gateway <-> rooms) and msg_log.h (the bus record).
 
     Decoding is strict: the body must be exactly one map, every key known and
-    present once, every value of its exact type, text valid UTF-8, nothing
-    after the map. Anything else is refused with a reason, never trusted.
+    present once, every required key there, every value of its exact type
+    and within its bounds, text valid UTF-8, nothing after the map. Anything
+    else is refused with a reason, never trusted. The encoder refuses what
+    the decoder would refuse for bounds and shapes (so we never send what
+    our own peer drops), but trusts the caller's UTF-8.
+
     Decoded slices point into the caller's buffer (and into the decoder's
     scratch space for arrays): they stay valid until the next decode call on
     the same decoder or until that buffer is freed.
@@ -15,23 +24,7 @@
 
 #include "hc_types.h"
 
-//  Verbs (frame 0). Gateway -> rooms
-#define MSG_OPEN "OPEN"         //  a client connection opened
-#define MSG_CLOSE "CLOSE"       //  a client connection closed
-#define MSG_SIG "SIG"           //  a /signal command
-#define MSG_P2P "P2P"           //  a p2p dialect command
-#define MSG_HELLO "HELLO"       //  a gateway is alive (every LINK_HEARTBEAT)
-#define MSG_BYE "BYE"           //  a gateway is stopping
-//  Rooms -> gateway
-#define MSG_OUT "OUT"           //  send one JSON frame to some connections
-#define MSG_KICK "KICK"         //  close one connection
-#define MSG_WELCOME "WELCOME"   //  rooms is alive, and which run of it
-//  Any actor -> event bus: frame 0 is the topic ("log.info", ...), frame 1
-//  a record (msg_log_t). Log records go under "log.<level>"; events go
-//  under their own name ("conn.open", "relay.forwarded", ...) or, for
-//  errors, "error.<name>", with the same body.
-#define MSG_LOG_TOPIC "log."
-#define MSG_ERROR_TOPIC "error."
+#include <stddef.h>
 
 //  Bounds a decoder accepts; a message beyond them is malformed
 #define MSG_MAX_CONNS 4096      //  recipients of one OUT
@@ -40,128 +33,83 @@
 #define MSG_MAX_P2P_IDS 64      //  callee ids in one OFFER
 #define MSG_MAX_KEY 256         //  bytes of a user id or a stream kind
 
-typedef struct {
-    uint64_t conn;              //  connection id
-    hc_dialect_t dialect;       //  which protocol the connection speaks
-    hc_str_t peer;              //  client address, for logs
-} msg_open_t;
-
-typedef struct {
-    uint64_t conn;              //  connection id
-} msg_close_t;
-
-//  HELLO and BYE
-typedef struct {
-    uint32_t gateway;           //  the gateway's instance number
-} msg_hello_t;
-
-//  What rooms holds, as of a WELCOME: for the gateways' /metrics
-typedef struct {
-    uint64_t rooms;             //  /signal rooms
-    uint64_t members;           //  ...and their members
-    uint64_t queued_frames;     //  frames waiting in room queues
-    uint64_t queued_bytes;      //  ...their bytes
-    uint64_t p2p_users;         //  registered p2p users
-    uint64_t p2p_linked;        //  users linked to a call partner (ANSWER)
-    uint64_t p2p_waiting;       //  calls waiting for an offline user
-    uint64_t p2p_grace;         //  dropped connections awaiting RECONNECT
-} msg_rooms_stats_t;
-
-typedef struct {
-    uint64_t epoch;             //  random, new each time rooms starts
-    bool fresh;                 //  rooms did not know the gateway before:
-                                //  it knows none of its connections
-    msg_rooms_stats_t stats;    //  rooms' state as it answers
-} msg_welcome_t;
-
+//  The type of a key's value, and what it is in the message struct
 typedef enum {
-    MSG_SIG_JOIN = 0,
-    MSG_SIG_LEAVE,
-    MSG_SIG_OFFER,
-    MSG_SIG_ANSWER,
-    MSG_SIG_CANDIDATE,
-    MSG_SIG_OP_COUNT
-} msg_sig_op_t;
+    MSG_U64,        //  uint64_t
+    MSG_U32,        //  uint32_t
+    MSG_U16,        //  uint16_t
+    MSG_ENUM,       //  an enum (int-sized), 0..max
+    MSG_I64,        //  int64_t
+    MSG_BOOL,       //  bool
+    MSG_TRUE,       //  bool; only true is sent (false: the key is absent)
+    MSG_STR,        //  hc_str_t, UTF-8 text of at most max bytes (0: any)
+    MSG_BIN,        //  hc_str_t, raw JSON (bytes that are UTF-8)
+    MSG_CONNS,      //  const uint64_t *, 1..MSG_MAX_CONNS of them
+    MSG_IDS,        //  const hc_str_t *, up to MSG_MAX_P2P_IDS of them
+    MSG_FIELDS      //  const hc_field_t *, frame members
+} msg_type_t;
 
-//  A validated /signal command. Optional text is absent when ptr == NULL.
-typedef struct {
-    uint64_t conn;              //  sender connection
-    msg_sig_op_t op;            //  what it asks for
-    hc_str_t room;              //  join: required; leave/relay: optional
-    hc_str_t user;              //  join: required; leave: optional
-    hc_str_t to;                //  relay: optional addressee
-    hc_str_t payload;           //  relay: raw JSON of sdp or candidate
-} msg_sig_t;
-
-//  Routes of the p2p dialect that reach rooms (PING stays in the gateway)
+//  What a MSG_FIELDS key holds (the members of a frame or a record)
 typedef enum {
-    MSG_P2P_ADD_USER = 0,
-    MSG_P2P_RECONNECT,
-    MSG_P2P_OFFER,
-    MSG_P2P_ANSWER,
-    MSG_P2P_DECLINE,
-    MSG_P2P_ADD_ICE,
-    MSG_P2P_SWAP_ICE,
-    MSG_P2P_SET_REMOTE_STREAM_ID,
-    MSG_P2P_UPDATE_OFFER,
-    MSG_P2P_UPDATE_ANSWER,
-    MSG_P2P_MEDIA_UPDATE,
-    MSG_P2P_ROUTE_COUNT
-} msg_p2p_route_t;
+    MSG_ANY = 0,    //  any value kind, objects nested up to MSG_MAX_DEPTH
+    MSG_FLAT_RAW,   //  raw JSON values only, no nesting
+    MSG_FLAT_LOG    //  text and integers only, no nesting
+} msg_members_t;
 
-//  A p2p command, read by the gateway: JSON values the server only relays
-//  or stores stay raw JSON text; what rooms must compare is plain text.
-//  Absent (ptr == NULL) means the client sent nothing usable: the gateway
-//  applies each route's rules (truthiness, defaults) before sending.
+//  One key of a message kind. An optional key is sent only when present:
+//  a text with ptr != NULL, a true MSG_TRUE, an array with ptr != NULL
+//  (MSG_IDS) or with members (MSG_FIELDS).
 typedef struct {
-    uint64_t conn;              //  sender connection
-    msg_p2p_route_t route;
-    hc_str_t user_key;          //  String(userId), when userId is truthy
-    hc_str_t user_raw;          //  userId as written, when present
-    hc_str_t name;              //  raw JSON
-    hc_str_t photo;             //  raw JSON
-    hc_str_t device;            //  raw JSON
-    hc_str_t answer;            //  raw JSON (ANSWER, UPDATE_ANSWER)
-    hc_str_t ice_params;        //  raw JSON (ADD_ICE)
-    hc_str_t kind;              //  String(kind), when truthy
-    hc_str_t stream_id;         //  raw JSON, when truthy
-    bool is_update;             //  OFFER/ANSWER with a truthy isUpdate
-    const hc_str_t *callees;    //  OFFER: String() of each candidate
-    size_t callees_n;
-    const hc_field_t *payload;  //  relayed members, HC_V_RAW values
-    size_t payload_n;
-} msg_p2p_t;
-
-//  One JSON frame for some connections
-typedef struct {
-    const uint64_t *conns;      //  recipients
-    size_t conns_n;
-    const hc_field_t *fields;   //  members of the frame, in order
-    size_t fields_n;
-} msg_out_t;
+    const char *key;            //  on the wire; one or two letters
+    msg_type_t type;
+    bool required;
+    size_t offset;              //  of the value in the message struct
+    size_t count_offset;        //  arrays: of their size_t count
+    uint64_t max;               //  MSG_ENUM: largest value; MSG_STR: bytes
+    bool nonempty;              //  MSG_BIN: "" is refused
+    msg_members_t members;      //  MSG_FIELDS: what the members may be
+} msg_key_t;
 
 typedef struct {
-    uint64_t conn;              //  connection to close
-    uint16_t code;              //  WebSocket close code
-    hc_str_t reason;            //  close reason text (at most 123 bytes)
-} msg_kick_t;
+    const char *name;           //  "OPEN", "log", ...: for tests and logs
+    const msg_key_t *keys;
+    size_t keys_n;
+    size_t size;                //  sizeof the message struct
+} msg_kind_t;
 
-typedef enum {
-    HC_LOG_DEBUG = 0,
-    HC_LOG_INFO,
-    HC_LOG_WARN,
-    HC_LOG_ERROR
-} hc_log_level_t;
+#define MSG_KEYS_N(keys) (sizeof (keys) / sizeof ((keys) [0]))
 
-//  A structured log record. fields hold HC_V_STR and HC_V_INT values only.
-typedef struct {
-    hc_log_level_t level;
-    int64_t time_us;            //  wall clock, microseconds since the epoch
-    hc_str_t actor;             //  "gateway", "rooms", ...
-    hc_str_t event;             //  dotted event name, e.g. "relay.forwarded"
-    const hc_field_t *fields;
-    size_t fields_n;
-} msg_log_t;
+//  Where a key's value (or count) lives in a message struct
+#define MSG_AT(m, offset, type) ((type *) ((char *) (m) + (offset)))
+#define MSG_AT_CONST(m, offset, type) \
+    ((type const *) ((const char *) (m) + (offset)))
+
+//  Why the value of a present key of m is out of the kind's bounds (a
+//  static string), or NULL when it is within them. The encoder and the
+//  decoder both ask, so a bound is declared once and holds both ways.
+const char *
+    msg_key_refused (const msg_key_t *key, const void *m);
+//  Why one frame member cannot be among the members a key allows, or NULL.
+//  The encoder asks for every member, nested ones too; the decoder as it
+//  decodes each (it bounds depth and count as it builds the frame).
+static inline const char *
+msg_member_refused (const hc_field_t *member, msg_members_t members)
+{
+    if (members == MSG_FLAT_RAW && member->type != HC_V_RAW)
+        return "payload member is not raw JSON";
+    if (members == MSG_FLAT_LOG && member->type != HC_V_STR
+    &&  member->type != HC_V_INT)
+        return "log field is neither text nor integer";
+    if (member->type == HC_V_RAW && member->str.len == 0)
+        return "empty raw JSON value";
+    return NULL;
+}
+//  Only these keys have bounds: the others need not ask (a call saved
+//  per key on the relay path)
+#define MSG_BOUNDED(k)                                                     \
+    ((k)->type == MSG_ENUM || (k)->type >= MSG_CONNS                       \
+     || ((k)->type == MSG_STR && (k)->max)                                 \
+     || ((k)->type == MSG_BIN && (k)->nonempty))
 
 //  ---------------------------------------------------------------------
 //  Encoder: one reusable buffer. Each call replaces the previous message;
@@ -178,25 +126,9 @@ const char *
     msg_enc_data (msg_enc_t *self);
 size_t
     msg_enc_size (msg_enc_t *self);
-
+//  Encodes m, a struct of the kind
 int
-    msg_enc_open (msg_enc_t *self, const msg_open_t *m);
-int
-    msg_enc_close (msg_enc_t *self, const msg_close_t *m);
-int
-    msg_enc_sig (msg_enc_t *self, const msg_sig_t *m);
-int
-    msg_enc_p2p (msg_enc_t *self, const msg_p2p_t *m);
-int
-    msg_enc_out (msg_enc_t *self, const msg_out_t *m);
-int
-    msg_enc_kick (msg_enc_t *self, const msg_kick_t *m);
-int
-    msg_enc_log (msg_enc_t *self, const msg_log_t *m);
-int
-    msg_enc_hello (msg_enc_t *self, const msg_hello_t *m);
-int
-    msg_enc_welcome (msg_enc_t *self, const msg_welcome_t *m);
+    msg_encode (msg_enc_t *self, const msg_kind_t *kind, const void *m);
 
 //  ---------------------------------------------------------------------
 //  Decoder: reusable scratch space. Each call returns 0, or -1 with a reason
@@ -210,42 +142,26 @@ void
     msg_dec_destroy (msg_dec_t **self_p);
 const char *
     msg_dec_error (msg_dec_t *self);
+//  Decodes a body of the kind into m (cleared first)
+int
+    msg_decode (msg_dec_t *self, const msg_kind_t *kind, const void *data,
+                size_t size, void *m);
 
-int
-    msg_dec_open (msg_dec_t *self, const void *data, size_t size,
-                  msg_open_t *m);
-int
-    msg_dec_close (msg_dec_t *self, const void *data, size_t size,
-                   msg_close_t *m);
-int
-    msg_dec_sig (msg_dec_t *self, const void *data, size_t size, msg_sig_t *m);
-int
-    msg_dec_p2p (msg_dec_t *self, const void *data, size_t size, msg_p2p_t *m);
-int
-    msg_dec_out (msg_dec_t *self, const void *data, size_t size, msg_out_t *m);
-int
-    msg_dec_kick (msg_dec_t *self, const void *data, size_t size,
-                  msg_kick_t *m);
-int
-    msg_dec_log (msg_dec_t *self, const void *data, size_t size, msg_log_t *m);
-int
-    msg_dec_hello (msg_dec_t *self, const void *data, size_t size,
-                   msg_hello_t *m);
-int
-    msg_dec_welcome (msg_dec_t *self, const void *data, size_t size,
-                     msg_welcome_t *m);
-
-//  Names for log lines and topics
-const char *
-    msg_sig_op_name (msg_sig_op_t op);
-//  The route's name as clients write it ("ADD_USER", ...)
-const char *
-    msg_p2p_route_name (msg_p2p_route_t route);
-const char *
-    hc_log_level_name (hc_log_level_t level);
-//  "signal" or "p2p"
-const char *
-    hc_dialect_name (hc_dialect_t dialect);
+//  Declares a kind's table and its typed pair, msg_enc_NAME and
+//  msg_dec_NAME, so callers cannot pass a struct of another kind
+#define MSG_KIND(name, type)                                               \
+    extern const msg_kind_t msg_##name##_kind;                             \
+    static inline int                                                      \
+    msg_enc_##name (msg_enc_t *self, const type *m)                        \
+    {                                                                      \
+        return msg_encode (self, &msg_##name##_kind, m);                   \
+    }                                                                      \
+    static inline int                                                      \
+    msg_dec_##name (msg_dec_t *self, const void *data, size_t size,       \
+                    type *m)                                               \
+    {                                                                      \
+        return msg_decode (self, &msg_##name##_kind, data, size, m);       \
+    }
 
 //  Self test
 void

@@ -8,7 +8,7 @@
 #define GW_METRICS_H_INCLUDED
 
 #include "../common/buf.h"
-#include "../common/msg.h"
+#include "../common/msg_rooms.h"
 
 typedef struct {
     uint64_t value;

@@ -12,7 +12,7 @@
 #define GW_P2P_H_INCLUDED
 
 #include "gw_json.h"
-#include "../common/msg.h"
+#include "../common/msg_rooms.h"
 
 #define GW_P2P_MAX_MEMBERS 64   //  members of one frame
 

@@ -9,7 +9,7 @@
 #define GW_SIGNAL_H_INCLUDED
 
 #include "gw_json.h"
-#include "../common/msg.h"
+#include "../common/msg_rooms.h"
 
 typedef enum {
     GW_SIG_COMMAND,             //  cmd is ready for rooms (conn not set)

@@ -25,7 +25,7 @@
 #define ALERTS_H_INCLUDED
 
 #include "../common/buf.h"
-#include "../common/msg.h"
+#include "../common/msg_log.h"
 
 #define ALERTS_TEXT_MAX 4096    //  Telegram's limit, in UTF-16 units
 #define ALERTS_CHATS_MAX 64     //  configured plus subscribed chats

@@ -12,7 +12,7 @@
 #define LOG_LINE_H_INCLUDED
 
 #include "../common/buf.h"
-#include "../common/msg.h"
+#include "../common/msg_log.h"
 
 //  Appends the line, ending in '\n'
 void

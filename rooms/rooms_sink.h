@@ -7,6 +7,7 @@
 #define ROOMS_SINK_H_INCLUDED
 
 #include "../common/log.h"
+#include "../common/msg_rooms.h"
 
 typedef struct {
     void *ctx;

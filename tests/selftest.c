@@ -18,6 +18,8 @@
 #include "common/link_watch.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/msg_log.h"
+#include "common/msg_rooms.h"
 #include "common/netlist.h"
 #include "common/origins.h"
 #include "common/batch.h"
@@ -62,6 +64,8 @@ static const test_item_t s_tests [] = {
     {"utf8", utf8_test},
     {"idmap", hc_idmap_test},
     {"msg", msg_test},
+    {"msg_rooms", msg_rooms_test},
+    {"msg_log", msg_log_test},
     {"sock", hc_sock_test},
     {"batch", hc_batch_test},
     {"config", hc_config_test},

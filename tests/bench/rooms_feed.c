@@ -8,7 +8,7 @@
     rooms of two), then offers and answers (a JSON string of --payload
     bytes) from both ends of every room, keeping --window commands in
     flight, for --duration seconds. Every message is made and read with
-    common/msg.h, as the gateway does (docs/architecture.md).
+    common/msg_rooms.h, as the gateway does (docs/architecture.md).
 
     Prints one JSON line and one human line: OUT deliveries back per
     second, and the CPU time of each thread by name (the rooms actor's
@@ -20,7 +20,7 @@
 #include "bench/bench_proc.h"
 #include "common/bus.h"
 #include "common/config.h"
-#include "common/msg.h"
+#include "common/msg_rooms.h"
 #include "rooms/rooms.h"
 
 #include <czmq.h>

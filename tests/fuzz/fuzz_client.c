@@ -6,7 +6,7 @@
     memory the readers own; a client address read from a header is an
     address, or the proxy's.
 */
-#include "common/msg.h"
+#include "common/msg_rooms.h"
 #include "common/utf8.h"
 #include "gateway/gw_client.h"
 #include "gateway/gw_p2p.h"

@@ -4,6 +4,8 @@
     a message that crosses a tcp link is never half-understood.
 */
 #include "common/msg.h"
+#include "common/msg_log.h"
+#include "common/msg_rooms.h"
 
 #include <assert.h>
 
