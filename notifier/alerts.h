@@ -4,9 +4,9 @@
     on a monotonic clock), so every rule is tested with a fake clock and the
     actor only asks "what may go now" and "when should I look again".
 
-    - alerts_classify says which records are for the operator; a burst of
-      client errors (CLIENT_ERROR_BURST within the merge window) becomes one
-      alert of its own ("client.errors").
+    - alert_classify (alert.h) says which records are for the operator; a
+      burst of client errors (CLIENT_ERROR_BURST within the merge window)
+      becomes one alert of its own ("client.errors").
     - Each chat has its own bounded queue. Identical alerts (same level,
       actor, event and kind of problem: the record's why/reason/code/verb)
       merge into one message with a count while they wait; one that repeats
@@ -24,19 +24,12 @@
 #ifndef ALERTS_H_INCLUDED
 #define ALERTS_H_INCLUDED
 
-#include "../common/buf.h"
-#include "../common/msg_log.h"
+#include "alert.h"
 
-#define ALERTS_TEXT_MAX 4096    //  Telegram's limit, in UTF-16 units
 #define ALERTS_CHATS_MAX 64     //  configured plus subscribed chats
 
 typedef struct _alerts_t alerts_t;
 
-typedef enum {
-    ALERTS_NONE = 0,            //  not for the operator
-    ALERTS_ALERT,               //  an alert of its own
-    ALERTS_CLIENT_ERROR         //  counts towards a client error burst
-} alerts_class_t;
 
 typedef struct {
     hc_log_level_t min_level;   //  alerts less severe are not sent
@@ -57,10 +50,6 @@ typedef enum {
     ALERTS_RETRY,               //  5xx, network error, garbage: back off
     ALERTS_FAILED               //  refused for good (other 4xx): dropped
 } alerts_outcome_t;
-
-//  What the record means to the operator; *severity is the alert's level
-alerts_class_t
-    alerts_classify (const msg_log_t *record, hc_log_level_t *severity);
 
 alerts_t *
     alerts_new (const alerts_cfg_t *cfg);
@@ -99,6 +88,10 @@ bool
 int64_t
     alerts_done (alerts_t *self, int64_t chat, alerts_outcome_t outcome,
                  int64_t retry_after_ms, int64_t now);
+//  The delay after failures consecutive failures: min_ms, doubling, at
+//  most max_ms
+int64_t
+    alerts_backoff (int64_t min_ms, int64_t max_ms, unsigned failures);
 //  When alerts_next may next have something (ms), or -1: nothing waits
 //  (a message in flight wakes the caller when its request ends)
 int64_t

@@ -55,12 +55,8 @@ s_note_drops (bot_t *self)
 static int64_t
 s_backoff (bot_t *self, unsigned failures)
 {
-    int64_t delay = self->cfg->telegram_backoff_min_ms;
-    for (unsigned i = 0; i < failures
-                         && delay < self->cfg->telegram_backoff_max_ms; i++)
-        delay *= 2;
-    return delay < self->cfg->telegram_backoff_max_ms
-         ? delay : self->cfg->telegram_backoff_max_ms;
+    return alerts_backoff (self->cfg->telegram_backoff_min_ms,
+                           self->cfg->telegram_backoff_max_ms, failures);
 }
 
 static void
@@ -307,12 +303,12 @@ void
 bot_record (bot_t *self, const msg_log_t *record)
 {
     hc_log_level_t severity;
-    alerts_class_t class = alerts_classify (record, &severity);
+    alert_class_t class = alert_classify (record, &severity);
     int64_t now = zclock_mono ();
-    if (class == ALERTS_ALERT)
+    if (class == ALERT_ALONE)
         alerts_push (self->alerts, record, severity, now);
     else
-    if (class == ALERTS_CLIENT_ERROR)
+    if (class == ALERT_CLIENT_ERROR)
         alerts_client_error (self->alerts, record, now);
     s_note_drops (self);
 }

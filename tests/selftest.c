@@ -40,6 +40,7 @@
 #include "gateway/gw_signal.h"
 #include "gateway/gw_tls.h"
 #include "gateway/gw_trace.h"
+#include "notifier/alert.h"
 #include "notifier/alerts.h"
 #include "notifier/log_line.h"
 #include "notifier/notifier.h"
@@ -90,6 +91,7 @@ static const test_item_t s_tests [] = {
     {"log_line", log_line_test},
     {"p2p_frame", p2p_frame_test},
     {"p2p_calls", p2p_calls_test},
+    {"alert", alert_test},
     {"alerts", alerts_test},
     {"notifier", notifier_test},
     {"subscribers", subscribers_test},
