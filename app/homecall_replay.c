@@ -22,68 +22,32 @@
     gateway, which the gateway passes to rooms after the close. So every
     frame meets the state the recording met, on one gateway or several.
 
-    Written with the libwebsockets client API: the server's own libraries,
-    nothing more.
+    The WebSocket clients are app/replay_client.h's.
 */
+#include "app/replay_client.h"
 #include "app/replay_trace.h"
 #include "common/config.h"
 #include "common/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <czmq.h>
-#include <libwebsockets.h>
+#include <libwebsockets.h>       //  lws_parse_uri
 
 #define MAX_URLS 8
 #define MAX_VOLATILE 16
-#define TICK_US (10 * LWS_US_PER_MS)
 #define SHOWN 200               //  bytes of a frame shown in a difference
 #define BARRIER_ROOM "__replay_barrier__"
 
 typedef struct {
-    char *data;                 //  LWS_PRE bytes of head room, then payload
-    size_t len;
-    bool binary;
-} frame_t;
-
-typedef enum {
-    C_CONNECTING,
-    C_OPEN,
-    C_CLOSED,
-    C_FAILED
-} conn_state_t;
-
-typedef struct {
-    char id [24];               //  recorded connection id
-    int number;                 //  1, 2, ... in order of opening
-    hc_dialect_t dialect;
-    char path [256];
-    int url;                    //  which gateway
-    struct lws *wsi;            //  while connected
-    conn_state_t state;
-    zlistx_t *rx;               //  frame_t received, not yet compared
-    zlistx_t *tx;               //  frame_t to send
-    hc_buf_t partial;           //  fragments of the message coming in
-    bool partial_binary;        //  ...which is a binary message
-    bool want_close;            //  close at the next WRITEABLE
-    uint16_t close_code;        //  ...with this code
-    bool peer_closed;           //  the server sent a close frame
-    uint16_t peer_code;         //  ...with this code
-    char peer_reason [124];     //  ...and reason
-    char error [128];           //  why connecting failed
-    bool sent_oversize;         //  sent a message over MAX_FRAME_SIZE
-} conn_t;
-
-typedef struct {
-    struct lws_context *ctx;    //  the client
-    lws_sorted_usec_list_t tick;    //  wakes lws_service every TICK_US
+    rc_client_t *client;        //  the WebSocket clients
     char hosts [MAX_URLS][128]; //  --url host
     int ports [MAX_URLS];       //  --url port
     int urls_n;
     int next_url;               //  round robin
-    zhashx_t *conns;            //  recorded id -> conn_t
-    zlistx_t *order;            //  conn_t in order of opening
-    conn_t *sync [MAX_URLS];    //  our own /signal connection per gateway
-    conn_t *pending;            //  sent last, not yet synced
+    zhashx_t *conns;            //  recorded id -> rc_conn_t
+    zlistx_t *order;            //  rc_conn_t in order of opening
+    rc_conn_t *sync [MAX_URLS];    //  our own /signal connection per gateway
+    rc_conn_t *pending;            //  sent last, not yet synced
     bool fast;                  //  no recorded pauses
     int64_t timeout_ms;         //  for every wait
     const char *volatile_keys [MAX_VOLATILE];
@@ -96,234 +60,22 @@ typedef struct {
     bool broken;                //  cannot go on: exit 2
 } self_t;
 
-//  ---------------------------------------------------------------------
-//  Frames and connections
-
-static frame_t *
-s_frame_new (const char *data, size_t len, bool binary)
-{
-    frame_t *frame = (frame_t *) zmalloc (sizeof (frame_t));
-    frame->data = (char *) malloc (LWS_PRE + len + 1);
-    memcpy (frame->data + LWS_PRE, data, len);
-    frame->data [LWS_PRE + len] = 0;
-    frame->len = len;
-    frame->binary = binary;
-    return frame;
-}
-
-static void
-s_frame_destroy (void **item)
-{
-    frame_t *frame = (frame_t *) *item;
-    if (frame) {
-        free (frame->data);
-        free (frame);
-        *item = NULL;
-    }
-}
-
-static const char *
-s_payload (frame_t *frame)
-{
-    return frame->data + LWS_PRE;
-}
-
-static void
-s_conn_destroy (void **item)
-{
-    conn_t *conn = (conn_t *) *item;
-    if (conn) {
-        zlistx_destroy (&conn->rx);
-        zlistx_destroy (&conn->tx);
-        hc_buf_free (&conn->partial);
-        free (conn);
-        *item = NULL;
-    }
-}
-
-//  lws thread (the only thread)
-static int
-s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
-            void *in, size_t len)
-{
-    conn_t *conn = (conn_t *) user;
-    if (!conn)
-        return 0;
-    switch (reason) {
-        case LWS_CALLBACK_CLIENT_ESTABLISHED:
-            conn->state = C_OPEN;
-            if (zlistx_size (conn->tx) || conn->want_close)
-                lws_callback_on_writable (wsi);
-            break;
-        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            snprintf (conn->error, sizeof (conn->error), "%.*s",
-                      in ? (int) len : 0, in ? (const char *) in : "");
-            conn->state = C_FAILED;
-            conn->wsi = NULL;
-            break;
-        case LWS_CALLBACK_CLIENT_RECEIVE:
-            if (conn->partial.len == 0)
-                conn->partial_binary = lws_frame_is_binary (wsi);
-            hc_buf_append (&conn->partial, in, len);
-            if (lws_is_final_fragment (wsi)
-            &&  !lws_remaining_packet_payload (wsi)) {
-                zlistx_add_end (conn->rx, s_frame_new (conn->partial.data,
-                                                       conn->partial.len,
-                                                       conn->partial_binary));
-                hc_buf_reset (&conn->partial);
-            }
-            break;
-        case LWS_CALLBACK_CLIENT_WRITEABLE: {
-            frame_t *frame = (frame_t *) zlistx_first (conn->tx);
-            if (frame) {
-                zlistx_detach_cur (conn->tx);
-                unsigned char *payload = (unsigned char *) frame->data
-                                       + LWS_PRE;
-                int n = lws_write (wsi, payload, frame->len,
-                                   frame->binary ? LWS_WRITE_BINARY
-                                                 : LWS_WRITE_TEXT);
-                void *item = frame;
-                s_frame_destroy (&item);
-                if (n < 0)
-                    return -1;
-                if (zlistx_size (conn->tx) || conn->want_close)
-                    lws_callback_on_writable (wsi);
-                break;
-            }
-            if (conn->want_close) {
-                lws_close_reason (wsi, (enum lws_close_status) conn->close_code,
-                                  NULL, 0);
-                return -1;
-            }
-            break;
-        }
-        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            conn->peer_closed = true;
-            if (len >= 2) {
-                const unsigned char *p = (const unsigned char *) in;
-                conn->peer_code = (uint16_t) (p [0] << 8 | p [1]);
-                snprintf (conn->peer_reason, sizeof (conn->peer_reason),
-                          "%.*s", (int) (len - 2), (const char *) in + 2);
-            }
-            break;
-        case LWS_CALLBACK_CLIENT_CLOSED:
-            conn->state = C_CLOSED;
-            conn->wsi = NULL;
-            break;
-        default:
-            break;
-    }
-    return 0;
-}
-
-static const struct lws_protocols s_protocols [] = {
-    {"replay", s_callback, 0, 65536, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0}
-};
-
-static void
-s_tick (lws_sorted_usec_list_t *sul)
-{
-    self_t *self = lws_container_of (sul, self_t, tick);
-    lws_sul_schedule (self->ctx, 0, &self->tick, s_tick, TICK_US);
-}
-
-//  Runs the client until done (self, conn) says so or the timeout passes
-typedef bool (done_fn) (self_t *self, conn_t *conn);
-
+//  Runs the clients until done (self, conn) says so or the timeout passes
 static bool
-s_wait (self_t *self, conn_t *conn, done_fn *done, int64_t timeout_ms)
+s_wait (self_t *self, rc_conn_t *conn, rc_done_fn *done, int64_t timeout_ms)
 {
-    int64_t until = zclock_mono () + timeout_ms;
-    while (!done (self, conn)) {
-        if (zclock_mono () >= until)
-            return false;
-        lws_service (self->ctx, 0);
-    }
-    return true;
+    return rc_client_wait (self->client, conn, done, self, timeout_ms);
 }
 
-static bool
-s_connected (self_t *self, conn_t *conn)
-{
-    (void) self;
-    return conn->state != C_CONNECTING;
-}
-
-static bool
-s_sent (self_t *self, conn_t *conn)
-{
-    (void) self;
-    return zlistx_size (conn->tx) == 0 || conn->state != C_OPEN;
-}
-
-static bool
-s_received (self_t *self, conn_t *conn)
-{
-    (void) self;
-    return zlistx_size (conn->rx) > 0 || conn->state != C_OPEN;
-}
-
-static bool
-s_closed (self_t *self, conn_t *conn)
-{
-    (void) self;
-    return conn->state == C_CLOSED || conn->state == C_FAILED;
-}
-
-static bool
-s_never (self_t *self, conn_t *conn)
-{
-    (void) self;
-    (void) conn;
-    return false;
-}
-
-static conn_t *
+static rc_conn_t *
 s_connect (self_t *self, const char *id, hc_dialect_t dialect,
            const char *path, int url)
 {
-    conn_t *conn = (conn_t *) zmalloc (sizeof (conn_t));
-    snprintf (conn->id, sizeof (conn->id), "%s", id);
-    snprintf (conn->path, sizeof (conn->path), "%s", path);
-    conn->dialect = dialect;
+    rc_conn_t *conn = rc_client_connect (self->client, id, dialect, path,
+                                         self->hosts [url], self->ports [url],
+                                         self->timeout_ms);
     conn->url = url;
-    conn->rx = zlistx_new ();
-    conn->tx = zlistx_new ();
-    zlistx_set_destructor (conn->rx, s_frame_destroy);
-    zlistx_set_destructor (conn->tx, s_frame_destroy);
-    hc_buf_init (&conn->partial, 0);
-    struct lws_client_connect_info info;
-    memset (&info, 0, sizeof (info));
-    info.context = self->ctx;
-    info.address = self->hosts [url];
-    info.port = self->ports [url];
-    info.path = conn->path;
-    info.host = self->hosts [url];
-    info.origin = self->hosts [url];
-    info.ietf_version_or_minus_one = -1;
-    info.local_protocol_name = "replay";
-    info.userdata = conn;
-    info.pwsi = &conn->wsi;
-    if (!lws_client_connect_via_info (&info)) {
-        conn->state = C_FAILED;
-        snprintf (conn->error, sizeof (conn->error), "cannot connect");
-    }
-    else
-        s_wait (self, conn, s_connected, self->timeout_ms);
-    if (conn->state == C_CONNECTING) {
-        conn->state = C_FAILED;
-        snprintf (conn->error, sizeof (conn->error), "handshake timed out");
-    }
     return conn;
-}
-
-static void
-s_send (conn_t *conn, const char *data, size_t len, bool binary)
-{
-    zlistx_add_end (conn->tx, s_frame_new (data, len, binary));
-    if (conn->wsi)
-        lws_callback_on_writable (conn->wsi);
 }
 
 //  ---------------------------------------------------------------------
@@ -340,7 +92,7 @@ s_shown (const char *label, const char *data, size_t len)
 }
 
 static void
-s_difference (self_t *self, const rt_record_t *record, conn_t *conn,
+s_difference (self_t *self, const rt_record_t *record, rc_conn_t *conn,
               const char *what)
 {
     self->differences++;
@@ -359,12 +111,12 @@ s_difference (self_t *self, const rt_record_t *record, conn_t *conn,
 //  A barrier's answer, the first waiting on conn: in /signal a not_joined
 //  error, in p2p the error of a SWAP_ICE without userId
 static bool
-s_barrier_answered (self_t *self, conn_t *conn)
+s_barrier_answered (void *arg, rc_conn_t *conn)
 {
-    (void) self;
-    for (frame_t *frame = (frame_t *) zlistx_first (conn->rx); frame;
-         frame = (frame_t *) zlistx_next (conn->rx)) {
-        cJSON *root = cJSON_ParseWithLength (s_payload (frame), frame->len);
+    (void) arg;
+    for (rc_frame_t *frame = (rc_frame_t *) zlistx_first (conn->rx); frame;
+         frame = (rc_frame_t *) zlistx_next (conn->rx)) {
+        cJSON *root = cJSON_ParseWithLength (rc_frame_payload (frame), frame->len);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive (root, "type");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive (root, "code");
         const cJSON *handler = cJSON_GetObjectItemCaseSensitive (root,
@@ -385,14 +137,14 @@ s_barrier_answered (self_t *self, conn_t *conn)
             return true;
         }
     }
-    return conn->state != C_OPEN;
+    return conn->state != RC_OPEN;
 }
 
 //  True once rooms has handled everything conn sent before
 static bool
-s_barrier (self_t *self, conn_t *conn)
+s_barrier (self_t *self, rc_conn_t *conn)
 {
-    if (conn->state != C_OPEN)
+    if (conn->state != RC_OPEN)
         return false;
     //  Frames rooms always refuses, changing nothing
     char frame [128];
@@ -401,9 +153,9 @@ s_barrier (self_t *self, conn_t *conn)
                         "\"" BARRIER_ROOM "\",\"sdp\":\"barrier-%d\"}",
                         ++self->barriers)
             : snprintf (frame, sizeof (frame), "{\"route\":\"SWAP_ICE\"}");
-    s_send (conn, frame, (size_t) len, false);
+    rc_conn_send (conn, frame, (size_t) len, false);
     return s_wait (self, conn, s_barrier_answered, self->timeout_ms)
-        && conn->state == C_OPEN;
+        && conn->state == RC_OPEN;
 }
 
 //  Through our own connection to the gateway: it has passed on everything
@@ -411,9 +163,9 @@ s_barrier (self_t *self, conn_t *conn)
 static void
 s_sync_gateway (self_t *self, int url)
 {
-    if (!self->sync [url] || self->sync [url]->state != C_OPEN) {
+    if (!self->sync [url] || self->sync [url]->state != RC_OPEN) {
         void *old = self->sync [url];
-        s_conn_destroy (&old);
+        rc_conn_destroy (&old);
         self->sync [url] = s_connect (self, "sync", HC_DIALECT_SIGNAL,
                                       "/signal", url);
     }
@@ -425,7 +177,7 @@ s_sync_gateway (self_t *self, int url)
 }
 
 static void
-s_sync (self_t *self, conn_t *conn)
+s_sync (self_t *self, rc_conn_t *conn)
 {
     if (conn && !self->broken && !s_barrier (self, conn))
         s_sync_gateway (self, conn->url);
@@ -433,7 +185,7 @@ s_sync (self_t *self, conn_t *conn)
 
 //  Before a record that acts on conn: what another connection sent is done
 static void
-s_sync_others (self_t *self, conn_t *conn)
+s_sync_others (self_t *self, rc_conn_t *conn)
 {
     if (self->pending && self->pending != conn)
         s_sync (self, self->pending);
@@ -450,7 +202,7 @@ s_pace (self_t *self, const rt_record_t *record)
                 + (record->time_us - self->first_time_us) / 1000;
     int64_t wait = due - zclock_mono ();
     if (wait > 0)
-        s_wait (self, NULL, s_never, wait);
+        s_wait (self, NULL, rc_never, wait);
 }
 
 //  ---------------------------------------------------------------------
@@ -462,7 +214,7 @@ s_open (self_t *self, const rt_record_t *record)
     s_sync_others (self, NULL);
     s_pace (self, record);
     int url = self->next_url++ % self->urls_n;
-    conn_t *conn = s_connect (self, record->conn, record->dialect,
+    rc_conn_t *conn = s_connect (self, record->conn, record->dialect,
                               record->path, url);
     conn->number = (int) zlistx_size (self->order) + 1;
     zlistx_add_end (self->order, conn);
@@ -471,7 +223,7 @@ s_open (self_t *self, const rt_record_t *record)
                  "twice\n", record->file, record->line, record->conn);
         self->broken = true;
     }
-    if (conn->state == C_FAILED) {
+    if (conn->state == RC_FAILED) {
         char what [200];
         snprintf (what, sizeof (what), "could not connect (%s)", conn->error);
         s_difference (self, record, conn, what);
@@ -479,9 +231,9 @@ s_open (self_t *self, const rt_record_t *record)
 }
 
 static void
-s_in (self_t *self, const rt_record_t *record, conn_t *conn)
+s_in (self_t *self, const rt_record_t *record, rc_conn_t *conn)
 {
-    if (conn->state != C_OPEN) {
+    if (conn->state != RC_OPEN) {
         s_difference (self, record, conn, "cannot send: the connection is "
                                           "closed");
         return;
@@ -491,25 +243,25 @@ s_in (self_t *self, const rt_record_t *record, conn_t *conn)
     if (record->oversize) {
         char *big = (char *) malloc (record->oversize);
         memset (big, 'x', record->oversize);
-        s_send (conn, big, record->oversize, false);
+        rc_conn_send (conn, big, record->oversize, false);
         free (big);
         conn->sent_oversize = true;
     }
     else
-        s_send (conn, record->frame, record->frame_len, record->binary);
-    s_wait (self, conn, s_sent, self->timeout_ms);
+        rc_conn_send (conn, record->frame, record->frame_len, record->binary);
+    s_wait (self, conn, rc_conn_sent, self->timeout_ms);
     self->sent++;
     self->pending = conn;
 }
 
 static void
-s_out (self_t *self, const rt_record_t *record, conn_t *conn)
+s_out (self_t *self, const rt_record_t *record, rc_conn_t *conn)
 {
     self->compared++;
-    s_wait (self, conn, s_received, self->timeout_ms);
-    frame_t *frame = (frame_t *) zlistx_first (conn->rx);
+    s_wait (self, conn, rc_conn_received, self->timeout_ms);
+    rc_frame_t *frame = (rc_frame_t *) zlistx_first (conn->rx);
     if (!frame) {
-        s_difference (self, record, conn, conn->state == C_OPEN
+        s_difference (self, record, conn, conn->state == RC_OPEN
                       ? "an expected frame did not come"
                       : "an expected frame did not come (closed)");
         s_shown ("expected", record->frame, record->frame_len);
@@ -518,20 +270,20 @@ s_out (self_t *self, const rt_record_t *record, conn_t *conn)
     zlistx_detach_cur (conn->rx);
     hc_buf_t diff;
     hc_buf_init (&diff, 0);
-    if (rt_compare (record, s_payload (frame), frame->len, frame->binary,
+    if (rt_compare (record, rc_frame_payload (frame), frame->len, frame->binary,
                     self->volatile_keys, self->volatile_n, &diff)) {
         s_difference (self, record, conn, "the frame differs");
         s_shown ("expected", record->frame, record->frame_len);
-        s_shown ("received", s_payload (frame), frame->len);
+        s_shown ("received", rc_frame_payload (frame), frame->len);
         fputs (hc_buf_cstr (&diff), stdout);
     }
     hc_buf_free (&diff);
     void *item = frame;
-    s_frame_destroy (&item);
+    rc_frame_destroy (&item);
 }
 
 static void
-s_close (self_t *self, const rt_record_t *record, conn_t *conn)
+s_close (self_t *self, const rt_record_t *record, rc_conn_t *conn)
 {
     if (record->by_client) {
         s_sync_others (self, conn);
@@ -543,17 +295,14 @@ s_close (self_t *self, const rt_record_t *record, conn_t *conn)
         bool sendable = record->code >= 1000 && record->code < 5000
                      && record->code != 1005 && record->code != 1006
                      && record->code != 1015;
-        conn->close_code = sendable ? (uint16_t) record->code : 1000;
-        conn->want_close = true;
-        if (conn->wsi)
-            lws_callback_on_writable (conn->wsi);
-        s_wait (self, conn, s_closed, self->timeout_ms);
+        rc_conn_close (conn, sendable ? (uint16_t) record->code : 1000);
+        s_wait (self, conn, rc_conn_closed, self->timeout_ms);
         if (self->pending == conn)
             self->pending = NULL;
         s_sync_gateway (self, conn->url);
         return;
     }
-    if (!s_wait (self, conn, s_closed, self->timeout_ms)) {
+    if (!s_wait (self, conn, rc_conn_closed, self->timeout_ms)) {
         s_difference (self, record, conn, "the server did not close the "
                                           "connection");
         return;
@@ -581,23 +330,21 @@ static void
 s_finish (self_t *self)
 {
     s_sync_others (self, NULL);
-    for (conn_t *conn = (conn_t *) zlistx_first (self->order); conn;
-         conn = (conn_t *) zlistx_next (self->order))
-        if (conn->state == C_OPEN && !s_barrier (self, conn))
+    for (rc_conn_t *conn = (rc_conn_t *) zlistx_first (self->order); conn;
+         conn = (rc_conn_t *) zlistx_next (self->order))
+        if (conn->state == RC_OPEN && !s_barrier (self, conn))
             s_sync_gateway (self, conn->url);
-    for (conn_t *conn = (conn_t *) zlistx_first (self->order); conn;
-         conn = (conn_t *) zlistx_next (self->order)) {
-        frame_t *frame;
-        while ((frame = (frame_t *) zlistx_first (conn->rx))) {
+    for (rc_conn_t *conn = (rc_conn_t *) zlistx_first (self->order); conn;
+         conn = (rc_conn_t *) zlistx_next (self->order)) {
+        rc_frame_t *frame;
+        while ((frame = (rc_frame_t *) zlistx_first (conn->rx))) {
             s_difference (self, NULL, conn, "a frame the trace does not have");
-            s_shown ("received", s_payload (frame), frame->len);
+            s_shown ("received", rc_frame_payload (frame), frame->len);
             zlistx_delete (conn->rx, zlistx_cursor (conn->rx));
         }
-        if (conn->state == C_OPEN) {
-            conn->close_code = 1000;
-            conn->want_close = true;
-            lws_callback_on_writable (conn->wsi);
-            s_wait (self, conn, s_closed, 1000);
+        if (conn->state == RC_OPEN) {
+            rc_conn_close (conn, 1000);
+            s_wait (self, conn, rc_conn_closed, 1000);
         }
     }
 }
@@ -698,7 +445,7 @@ s_replay (self_t *self, const rt_trace_t *trace)
             s_open (self, record);
             continue;
         }
-        conn_t *conn = (conn_t *) zhashx_lookup (self->conns, record->conn);
+        rc_conn_t *conn = (rc_conn_t *) zhashx_lookup (self->conns, record->conn);
         if (!conn) {
             fprintf (stderr, "homecall-replay: %s line %zu: connection %s "
                      "was never opened\n", record->file, record->line,
@@ -721,11 +468,9 @@ s_replay (self_t *self, const rt_trace_t *trace)
             self->compared, self->differences,
             self->differences == 1 ? "" : "s");
     for (int url = 0; url < self->urls_n; url++)
-        if (self->sync [url] && self->sync [url]->state == C_OPEN) {
-            self->sync [url]->close_code = 1000;
-            self->sync [url]->want_close = true;
-            lws_callback_on_writable (self->sync [url]->wsi);
-            s_wait (self, self->sync [url], s_closed, 1000);
+        if (self->sync [url] && self->sync [url]->state == RC_OPEN) {
+            rc_conn_close (self->sync [url], 1000);
+            s_wait (self, self->sync [url], rc_conn_closed, 1000);
         }
     return self->broken ? 2 : self->differences ? 1 : 0;
 }
@@ -752,29 +497,21 @@ main (int argc, char **argv)
         }
     rt_trace_sort (&trace);
 
-    lws_set_log_level (LLL_ERR, NULL);
-    struct lws_context_creation_info info;
-    memset (&info, 0, sizeof (info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = s_protocols;
     if (rc == 0)
-        self->ctx = lws_create_context (&info);
-    if (rc == 0 && !self->ctx) {
+        self->client = rc_client_new ();
+    if (rc == 0 && !self->client) {
         fprintf (stderr, "homecall-replay: libwebsockets would not start\n");
         rc = 2;
     }
     self->conns = zhashx_new ();
     self->order = zlistx_new ();
-    zlistx_set_destructor (self->order, s_conn_destroy);
-    if (rc == 0) {
-        lws_sul_schedule (self->ctx, 0, &self->tick, s_tick, TICK_US);
+    zlistx_set_destructor (self->order, rc_conn_destroy);
+    if (rc == 0)
         rc = s_replay (self, &trace);
-        lws_sul_cancel (&self->tick);
-        lws_context_destroy (self->ctx);
-    }
+    rc_client_destroy (&self->client);
     for (int url = 0; url < self->urls_n; url++) {
         void *item = self->sync [url];
-        s_conn_destroy (&item);
+        rc_conn_destroy (&item);
     }
     zhashx_destroy (&self->conns);
     zlistx_destroy (&self->order);
