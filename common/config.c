@@ -383,23 +383,22 @@ s_apply (hc_config_t *cfg, const opt_spec_t *opt, const char *text,
     return 0;
 }
 
+//  The option of that flag (len bytes at name) or environment name
 static const opt_spec_t *
-s_find_flag (const char *name, size_t len)
+s_find (const char *name, size_t len, bool env)
 {
-    for (size_t i = 0; i < OPTIONS_N; i++)
-        if (strlen (s_options [i].flag) == len
-        &&  memcmp (s_options [i].flag, name, len) == 0)
+    for (size_t i = 0; i < OPTIONS_N; i++) {
+        const char *key = env ? s_options [i].env : s_options [i].flag;
+        if (strlen (key) == len && memcmp (key, name, len) == 0)
             return &s_options [i];
+    }
     return NULL;
 }
 
 static const opt_spec_t *
 s_find_env (const char *name)
 {
-    for (size_t i = 0; i < OPTIONS_N; i++)
-        if (strcmp (s_options [i].env, name) == 0)
-            return &s_options [i];
-    return NULL;
+    return s_find (name, strlen (name), true);
 }
 
 //  The option an alias stands for, or NULL
@@ -516,7 +515,7 @@ hc_config_load (hc_config_t *cfg, int argc, char **argv,
                 i++;
             continue;
         }
-        const opt_spec_t *opt = s_find_flag (name, name_len);
+        const opt_spec_t *opt = s_find (name, name_len, false);
         if (!opt) {
             snprintf (err, err_size, "unknown option '%.*s' (see --help)",
                       (int) name_len + 2, arg);

@@ -66,6 +66,24 @@ hc_str_in (hc_str_t s, const char *const *list)
     return false;
 }
 
+//  The next entry of a comma-separated list at *p, with the spaces around
+//  it taken off (empty entries are skipped); false when none is left
+static inline bool
+hc_list_next (const char **p, hc_str_t *entry)
+{
+    while (**p == ',' || **p == ' ' || **p == '\t')
+        (*p)++;
+    if (!**p)
+        return false;
+    size_t len = strcspn (*p, ",");
+    entry->ptr = *p;
+    *p += len;
+    while (len && (entry->ptr [len - 1] == ' ' || entry->ptr [len - 1] == '\t'))
+        len--;
+    entry->len = len;
+    return true;
+}
+
 typedef enum {
     HC_DIALECT_SIGNAL = 0,      //  /signal: rooms keyed by a code word
     HC_DIALECT_P2P = 1          //  any other path: 1:1 calls between user ids

@@ -1,6 +1,7 @@
 /*  origins.c - a list of web origins, for ALLOWED_ORIGINS
 */
 #include "origins.h"
+#include "hc_types.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -35,25 +36,19 @@ hc_origins_parse (hc_origins_t *self, const char *text, char *bad,
     memset (self, 0, sizeof (*self));
     size_t used = 0;
     const char *p = text;
-    while (*p) {
-        while (*p == ',' || isspace ((unsigned char) *p))
-            p++;
-        if (!*p)
-            break;
-        size_t len = strcspn (p, ",");
-        while (len && isspace ((unsigned char) p [len - 1]))
-            len--;
-        if (!s_origin_valid (p, len) || self->size == HC_ORIGINS_MAX
+    hc_str_t entry;
+    while (hc_list_next (&p, &entry)) {
+        size_t len = entry.len;
+        if (!s_origin_valid (entry.ptr, len) || self->size == HC_ORIGINS_MAX
         ||  used + len + 1 > sizeof (self->text)) {
-            snprintf (bad, bad_size, "%.*s", (int) len, p);
+            snprintf (bad, bad_size, "%.*s", (int) len, entry.ptr);
             return -1;
         }
-        memcpy (self->text + used, p, len);
+        memcpy (self->text + used, entry.ptr, len);
         self->start [self->size] = (uint16_t) used;
         self->len [self->size] = (uint16_t) len;
         self->size++;
         used += len + 1;        //  text stays 0-terminated per entry
-        p += len;
     }
     return 0;
 }

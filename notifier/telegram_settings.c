@@ -9,21 +9,19 @@ telegram_settings_chat_ids (const char *text, int64_t *ids, size_t max,
 {
     *ids_n = 0;
     const char *p = text;
-    while (*p) {
-        while (*p == ',' || isspace ((unsigned char) *p))
-            p++;
-        if (!*p)
-            break;
+    hc_str_t entry;
+    while (hc_list_next (&p, &entry)) {
+        char digits [24];
+        if (entry.len >= sizeof (digits) || *ids_n == max)
+            return -1;
+        memcpy (digits, entry.ptr, entry.len);
+        digits [entry.len] = 0;
         errno = 0;
         char *end;
-        long long id = strtoll (p, &end, 10);
-        if (errno || end == p || id == 0
-        ||  (*end && *end != ',' && !isspace ((unsigned char) *end)))
-            return -1;
-        if (*ids_n == max)
+        long long id = strtoll (digits, &end, 10);
+        if (errno || end == digits || *end || id == 0)
             return -1;
         ids [(*ids_n)++] = id;
-        p = end;
     }
     return 0;
 }
