@@ -20,6 +20,10 @@
 void
     rooms_actor (zsock_t *pipe, void *args);
 
+//  Self test (tests/unit/rooms_test.c): the actor and its ROUTER
+void
+    rooms_test (bool verbose);
+
 //  The routing id of the gateway that owns a connection id
 void
     rooms_gateway_routing_id (uint64_t conn, char id [16]);

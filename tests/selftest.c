@@ -50,6 +50,7 @@
 #include "rooms/gateways.h"
 #include "rooms/p2p_calls.h"
 #include "rooms/p2p_frame.h"
+#include "rooms/rooms.h"
 #include "rooms/sig_rooms.h"
 
 #include <czmq.h>
@@ -91,6 +92,7 @@ static const test_item_t s_tests [] = {
     {"log_line", log_line_test},
     {"p2p_frame", p2p_frame_test},
     {"p2p_calls", p2p_calls_test},
+    {"rooms", rooms_test},
     {"alert", alert_test},
     {"alerts", alerts_test},
     {"notifier", notifier_test},
