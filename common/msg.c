@@ -123,7 +123,7 @@ static const msg_key_t s_every_keys [] = {
 
 static const msg_kind_t s_every = {"every", s_every_keys,
                                    MSG_KEYS_N (s_every_keys),
-                                   sizeof (s_every_t)};
+                                   sizeof (s_every_t), NULL};
 
 static bool
 s_fields_equal (const hc_field_t *a, size_t an, const hc_field_t *b,

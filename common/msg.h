@@ -70,11 +70,16 @@ typedef struct {
     msg_members_t members;      //  MSG_FIELDS: what the members may be
 } msg_key_t;
 
+//  What a kind needs beyond its keys' own bounds (keys one value of
+//  another key makes required): why m is refused, or NULL
+typedef const char *(msg_check_fn) (const void *m);
+
 typedef struct {
     const char *name;           //  "OPEN", "log", ...: for tests and logs
     const msg_key_t *keys;
     size_t keys_n;
     size_t size;                //  sizeof the message struct
+    msg_check_fn *check;        //  or NULL
 } msg_kind_t;
 
 #define MSG_KEYS_N(keys) (sizeof (keys) / sizeof ((keys) [0]))

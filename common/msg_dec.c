@@ -413,6 +413,7 @@ msg_decode (msg_dec_t *self, const msg_kind_t *kind, const void *data,
     for (size_t k = 0; k < kind->keys_n; k++)
         if (kind->keys [k].required && !seen [k])
             return s_fail (self, "required key missing");
-    return 0;
+    const char *why = kind->check ? kind->check (m) : NULL;
+    return why ? s_fail (self, why) : 0;
 }
 

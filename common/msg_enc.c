@@ -170,6 +170,8 @@ msg_encode (msg_enc_t *self, const msg_kind_t *kind, const void *m)
     //  One pass: the map's header is a fixmap (no kind has 16 keys) whose
     //  count is written once the keys present are known
     assert (kind->keys_n < 16);
+    if (kind->check && kind->check (m))
+        return -1;
     msgpack_sbuffer_clear (&self->buf);
     msgpack_pack_map (&self->pk, 0);
     uint8_t entries = 0;

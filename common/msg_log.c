@@ -20,7 +20,7 @@ static const msg_key_t s_log [] = {
 };
 
 const msg_kind_t msg_log_kind = {"log", s_log, MSG_KEYS_N (s_log),
-                                 sizeof (msg_log_t)};
+                                 sizeof (msg_log_t), NULL};
 
 const char *
 hc_log_level_name (hc_log_level_t level)

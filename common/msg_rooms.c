@@ -80,14 +80,29 @@ static const msg_key_t s_kick [] = {
     KEY (msg_kick_t, "r", MSG_STR, true, reason, .max = 123),
 };
 
-#define KIND(name, keys, st) {(name), (keys), MSG_KEYS_N (keys), sizeof (st)}
+#define KIND(name, keys, st) \
+    {(name), (keys), MSG_KEYS_N (keys), sizeof (st), NULL}
+
+//  A join names the room and the user; a relay carries its payload
+static const char *
+s_sig_check (const void *m)
+{
+    const msg_sig_t *sig = (const msg_sig_t *) m;
+    if (sig->op == MSG_SIG_JOIN
+    &&  (!hc_str_present (sig->room) || !hc_str_present (sig->user)))
+        return "a join without room or user";
+    if (sig->op >= MSG_SIG_OFFER && !hc_str_present (sig->payload))
+        return "a relay without payload";
+    return NULL;
+}
 
 const msg_kind_t msg_open_kind = KIND (MSG_OPEN, s_open, msg_open_t);
 const msg_kind_t msg_close_kind = KIND (MSG_CLOSE, s_close, msg_close_t);
 const msg_kind_t msg_hello_kind = KIND (MSG_HELLO, s_hello, msg_hello_t);
 const msg_kind_t msg_welcome_kind = KIND (MSG_WELCOME, s_welcome,
                                           msg_welcome_t);
-const msg_kind_t msg_sig_kind = KIND (MSG_SIG, s_sig, msg_sig_t);
+const msg_kind_t msg_sig_kind = {MSG_SIG, s_sig, MSG_KEYS_N (s_sig),
+                                  sizeof (msg_sig_t), s_sig_check};
 const msg_kind_t msg_p2p_kind = KIND (MSG_P2P, s_p2p, msg_p2p_t);
 const msg_kind_t msg_out_kind = KIND (MSG_OUT, s_out, msg_out_t);
 const msg_kind_t msg_kick_kind = KIND (MSG_KICK, s_kick, msg_kick_t);
@@ -166,6 +181,22 @@ msg_rooms_test (bool verbose)
     msg_sig_t bad_op = sig;
     bad_op.op = MSG_SIG_OP_COUNT;
     assert (msg_enc_sig (enc, &bad_op) == -1);
+    //  What an operation needs is checked both ways
+    msg_sig_t bare = {9, MSG_SIG_JOIN, HC_STR_LIT ("w1"), HC_STR_NULL,
+                      HC_STR_NULL, HC_STR_NULL};
+    assert (msg_enc_sig (enc, &bare) == -1);
+    bare.op = MSG_SIG_ANSWER;
+    assert (msg_enc_sig (enc, &bare) == -1);
+    bare.op = MSG_SIG_LEAVE;
+    assert (msg_enc_sig (enc, &bare) == 0);
+    //  ...a body that a careless peer built: the decoder refuses it
+    bare.op = MSG_SIG_JOIN;
+    msg_kind_t lax = msg_sig_kind;
+    lax.check = NULL;
+    assert (msg_encode (enc, &lax, &bare) == 0);
+    assert (msg_dec_sig (dec, msg_enc_data (enc), msg_enc_size (enc), &sig2)
+            == -1);
+    assert (streq (msg_dec_error (dec), "a join without room or user"));
 
     //  OUT, nested, and to nobody
     hc_field_t inner [] = {hc_field_raw ("audio", HC_STR_LIT ("\"sA\""))};
