@@ -158,6 +158,33 @@ hc_buf_str (const hc_buf_t *self)
 }
 
 void
+hc_buf_redact (hc_buf_t *text, const char *secret)
+{
+    size_t secret_len = secret ? strlen (secret) : 0;
+    if (secret_len == 0 || text->len < secret_len)
+        return;
+    hc_buf_t out;
+    hc_buf_init (&out, 0);
+    size_t from = 0;
+    const char *hit;
+    while ((hit = (const char *) memmem (text->data + from, text->len - from,
+                                         secret, secret_len))) {
+        size_t at = (size_t) (hit - text->data);
+        hc_buf_append (&out, text->data + from, at - from);
+        hc_buf_append_cstr (&out, "<redacted>");
+        from = at + secret_len;
+    }
+    if (from == 0) {
+        hc_buf_free (&out);
+        return;                 //  the usual case: nothing to do
+    }
+    hc_buf_append (&out, text->data + from, text->len - from);
+    hc_buf_reset (text);
+    hc_buf_append (text, out.data, out.len);
+    hc_buf_free (&out);
+}
+
+void
 hc_buf_test (bool verbose)
 {
     if (verbose)
@@ -186,6 +213,15 @@ hc_buf_test (bool verbose)
     assert (buf.len == 10005 && buf.cap >= buf.len);
     hc_buf_free (&buf);
     assert (buf.data == NULL && buf.head == 16);
+    //  A secret, wherever it stands, is taken out
+    hc_buf_init (&buf, 0);
+    hc_buf_append_cstr (&buf, "a 123:SECRET b 123:SECRET");
+    hc_buf_redact (&buf, "123:SECRET");
+    assert (strcmp (hc_buf_cstr (&buf), "a <redacted> b <redacted>") == 0);
+    hc_buf_redact (&buf, "");
+    hc_buf_redact (&buf, NULL);
+    assert (strcmp (hc_buf_cstr (&buf), "a <redacted> b <redacted>") == 0);
+    hc_buf_free (&buf);
     if (verbose)
         printf ("OK\n");
 }

@@ -44,6 +44,10 @@ const char *
     hc_buf_cstr (hc_buf_t *self);
 hc_str_t
     hc_buf_str (const hc_buf_t *self);
+//  Replaces every occurrence of secret (NULL or "": none) with
+//  "<redacted>", so that credentials reach no line or message
+void
+    hc_buf_redact (hc_buf_t *self, const char *secret);
 
 void
     hc_buf_test (bool verbose);

@@ -35,8 +35,8 @@ struct _bot_t {
 static void
 s_redact (bot_t *self, hc_buf_t *text)
 {
-    telegram_redact (text, self->cfg->telegram_bot_token);
-    telegram_redact (text, self->cfg->telegram_subscribe_secret);
+    hc_buf_redact (text, self->cfg->telegram_bot_token);
+    hc_buf_redact (text, self->cfg->telegram_subscribe_secret);
 }
 
 //  A full queue dropped alerts since we last said so

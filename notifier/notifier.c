@@ -115,8 +115,8 @@ s_write_file (self_t *self, const char *data, size_t size)
 static void
 s_redact (self_t *self, hc_buf_t *text)
 {
-    telegram_redact (text, self->cfg.telegram_bot_token);
-    telegram_redact (text, self->cfg.telegram_subscribe_secret);
+    hc_buf_redact (text, self->cfg.telegram_bot_token);
+    hc_buf_redact (text, self->cfg.telegram_subscribe_secret);
 }
 
 //  Writes the lines gathered so far: one write() for a batch of records

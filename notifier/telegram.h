@@ -9,7 +9,7 @@
     CURLOPT_NOSIGNAL, short connect and total timeouts and a reply size cap.
 
     The bot token is part of every URL. This class never logs or returns a
-    URL, and telegram_redact takes the token out of any text.
+    URL, and hc_buf_redact (common/buf.h) takes the token out of any text.
 */
 #ifndef TELEGRAM_H_INCLUDED
 #define TELEGRAM_H_INCLUDED
@@ -98,9 +98,6 @@ void
                        long status, const char *body, size_t size,
                        telegram_result_t *result);
 
-//  Replaces every occurrence of secret in text with "<redacted>"
-void
-    telegram_redact (hc_buf_t *text, const char *secret);
 
 void
     telegram_test (bool verbose);
