@@ -1759,7 +1759,6 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     ev_io_start (self->loop, &self->rooms_io);
     ev_io_start (self->loop, &self->pub_io);
     ev_prepare_start (self->loop, &self->drain);
-    gw_json_setup ();
     return self;
 }
 
