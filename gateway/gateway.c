@@ -23,6 +23,7 @@
 #include "gw_budget.h"
 #include "gw_client.h"
 #include "gw_demo.h"
+#include "gw_http.h"
 #include "gw_ice.h"
 #include "gw_json.h"
 #include "gw_linger.h"
@@ -519,58 +520,6 @@ s_frame (self_t *self, gw_session_t *session, const char *data, size_t len,
 //  ---------------------------------------------------------------------
 //  Session lifecycle (lws callbacks, gateway thread)
 
-//  Writes a whole answer; body has LWS_PRE bytes of head room; headers
-//  are more name, value pairs (names end in ':'), NULL-terminated, or
-//  NULL. -1 if the connection is done with.
-static int
-s_http_answer (struct lws *wsi, unsigned status, const char *type,
-               const char *const *headers, hc_buf_t *body)
-{
-    if (body->failed || body->len == 0)
-        return -1;
-    unsigned char buf [LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start;
-    unsigned char *end = buf + sizeof (buf) - 1;
-    if (lws_add_http_common_headers (wsi, status, type, body->len, &p, end))
-        return -1;
-    for (; headers && *headers; headers += 2)
-        if (lws_add_http_header_by_name (
-                wsi, (const unsigned char *) headers [0],
-                (const unsigned char *) headers [1],
-                (int) strlen (headers [1]), &p, end))
-            return -1;
-    if (lws_finalize_write_http_header (wsi, start, &p, end))
-        return -1;
-    if (lws_write (wsi, (unsigned char *) body->data, body->len,
-                   LWS_WRITE_HTTP_FINAL) != (int) body->len)
-        return -1;
-    return lws_http_transaction_completed (wsi) ? -1 : 0;
-}
-
-static int
-s_http_text (struct lws *wsi, unsigned status, const char *text)
-{
-    hc_buf_t body;
-    hc_buf_init (&body, LWS_PRE);
-    hc_buf_append_cstr (&body, text);
-    int rc = s_http_answer (wsi, status, "text/plain", NULL, &body);
-    hc_buf_free (&body);
-    return rc;
-}
-
-//  A file of the demo page, from memory
-static int
-s_http_file (struct lws *wsi, const gw_demo_file_t *file)
-{
-    hc_buf_t body;
-    hc_buf_init (&body, LWS_PRE);
-    hc_buf_append (&body, file->data, file->size);
-    int rc = s_http_answer (wsi, HTTP_STATUS_OK, gw_demo_type (file),
-                            gw_demo_headers, &body);
-    hc_buf_free (&body);
-    return rc;
-}
-
 //  Who the client is: the socket peer, or behind a trusted proxy the
 //  address it forwarded (then via names the proxy; else it is "")
 static void
@@ -848,11 +797,11 @@ static int
 s_http_metrics (self_t *self, struct lws *wsi)
 {
     if (self->metrics_allow.size == 0)
-        return s_http_text (wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+        return gw_http_text (wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
     char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
     s_client_address (self, wsi, client, via);
     if (!hc_netlist_contains (&self->metrics_allow, client))
-        return s_http_text (wsi, HTTP_STATUS_FORBIDDEN, "forbidden\n");
+        return gw_http_text (wsi, HTTP_STATUS_FORBIDDEN, "forbidden\n");
     gw_metrics_t metrics = {
         .version = HOMECALL_VERSION, .gateway = self->instance_hex,
         .connections = {{0, "signal"}, {0, "p2p"}},
@@ -875,16 +824,14 @@ s_http_metrics (self_t *self, struct lws *wsi)
     hc_buf_t body;
     hc_buf_init (&body, LWS_PRE);
     gw_metrics_render (&metrics, &body);
-    int rc = s_http_answer (wsi, HTTP_STATUS_OK,
-                            "text/plain; version=0.0.4; charset=utf-8", NULL,
+    int rc = gw_http_answer (wsi, HTTP_STATUS_OK,
+                             "text/plain; version=0.0.4; charset=utf-8", NULL,
                             &body);
     hc_buf_free (&body);
     return rc;
 }
 
-//  Plain HTTP: /healthz answers 200 for load balancers, /metrics is for
-//  Prometheus, / and /demo/ are the demo page (unless DEMO_PAGE is off);
-//  anything else is a WebSocket endpoint and gets 426, as the original did
+//  Plain HTTP (gw_http.h); on the TLS port, only over TLS
 static int
 s_http (self_t *self, struct lws *wsi, const char *path)
 {
@@ -892,21 +839,16 @@ s_http (self_t *self, struct lws *wsi, const char *path)
         char client [HC_ADDR_TEXT], via [HC_ADDR_TEXT];
         s_client_address (self, wsi, client, via);
         s_refused (self, REFUSED_NOT_TLS, client, via, NULL);
-        return s_http_text (wsi, HTTP_STATUS_BAD_REQUEST, "not_tls\n");
+        return gw_http_text (wsi, HTTP_STATUS_BAD_REQUEST, "not_tls\n");
     }
-    const gw_demo_file_t *file = self->cfg.demo_page ? gw_demo_find (path)
-                                                     : NULL;
-    if (file)
-        return s_http_file (wsi, file);
-    if (path && strcmp (path, "/metrics") == 0)
-        return s_http_metrics (self, wsi);
-    bool health = path && strcmp (path, "/healthz") == 0;
-    const char *body = !health ? "Upgrade Required\n"
-                     : self->link.up ? "ok\n" : "rooms unavailable\n";
-    unsigned status = !health ? 426
-                    : self->link.up ? HTTP_STATUS_OK
-                                    : HTTP_STATUS_SERVICE_UNAVAILABLE;
-    return s_http_text (wsi, status, body);
+    const gw_demo_file_t *file;
+    switch (gw_http_route (path, self->cfg.demo_page, &file)) {
+        case GW_HTTP_DEMO:      return gw_http_file (wsi, file);
+        case GW_HTTP_METRICS:   return s_http_metrics (self, wsi);
+        case GW_HTTP_HEALTH:    return gw_http_health (wsi, self->link.up);
+        case GW_HTTP_UPGRADE:   break;
+    }
+    return gw_http_text (wsi, 426, "Upgrade Required\n");
 }
 
 //  ALLOWED_ORIGINS: a handshake without Origin (not a browser) goes on;
@@ -932,13 +874,8 @@ s_origin_allowed (self_t *self, struct lws *wsi,
 static size_t
 s_refusal_text (refused_t reason, char *text, size_t size)
 {
-    const char *name = s_refused_names [reason];
-    int len = snprintf (text, size,
-                        "HTTP/1.1 %s\r\ncontent-type: text/plain\r\n"
-                        "content-length: %zu\r\nconnection: close\r\n"
-                        "\r\n%s\n", s_refused_status [reason],
-                        strlen (name) + 1, name);
-    return len > 0 && (size_t) len < size ? (size_t) len : 0;
+    return gw_http_refusal (s_refused_status [reason],
+                            s_refused_names [reason], text, size);
 }
 
 //  Before the upgrade: the client's address goes into the session, which

@@ -30,6 +30,7 @@
 #include "gateway/gw_budget.h"
 #include "gateway/gw_client.h"
 #include "gateway/gw_demo.h"
+#include "gateway/gw_http.h"
 #include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_linger.h"
@@ -80,6 +81,7 @@ static const test_item_t s_tests [] = {
     {"gw_budget", gw_budget_test},
     {"gw_client", gw_client_test},
     {"gw_demo", gw_demo_test},
+    {"gw_http", gw_http_test},
     {"gw_ice", gw_ice_test},
     {"gw_linger", gw_linger_test},
     {"gw_metrics", gw_metrics_test},
