@@ -27,6 +27,7 @@
 #include "gw_ice.h"
 #include "gw_json.h"
 #include "gw_linger.h"
+#include "gw_liveness.h"
 #include "gw_link.h"
 #include "gw_metrics.h"
 #include "gw_p2p.h"
@@ -207,9 +208,10 @@ s_write_frame (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
     if (self->trace)
         gw_trace_frame (self->trace, session->id, session->dialect, true,
                         (const char *) gw_outbuf_payload (buf), buf->len,
-                        buf->binary);
+                        false);
+    //  Every frame we send is JSON text
     int n = lws_write (session->wsi, gw_outbuf_payload (buf), buf->len,
-                       buf->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+                       LWS_WRITE_TEXT);
     if (n < 0 || (size_t) n < buf->len)
         return -1;
     self->frames_out++;
@@ -254,7 +256,7 @@ s_session_enqueue (self_t *self, gw_session_t *session, gw_outbuf_t *buf)
 {
     if (session->closing)
         return;
-    if (session->ring_len == 0 && !session->ping_due
+    if (gw_session_queued (session) == 0 && !session->ping_due
     &&  !lws_partial_buffered (session->wsi)) {
         if (s_write_frame (self, session, buf))
             s_kill (self, session);
@@ -689,7 +691,7 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
         if (s_write_ping (wsi))
             return -1;
         session->wrote_last = true;
-        if (session->ring_len)
+        if (gw_session_queued (session))
             lws_callback_on_writable (wsi);
         return 0;
     }
@@ -700,7 +702,7 @@ s_session_writeable (self_t *self, gw_session_t *session, struct lws *wsi)
         gw_outbuf_release (&buf);
         if (rc)
             return -1;
-        if (session->ring_len || session->closing)
+        if (gw_session_queued (session) || session->closing)
             lws_callback_on_writable (wsi);
         return 0;
     }
@@ -1346,7 +1348,7 @@ s_ping (self_t *self, gw_session_t *session)
 {
     if (session->closing)
         return;
-    if (session->ring_len == 0 && !lws_partial_buffered (session->wsi)) {
+    if (gw_session_queued (session) == 0 && !lws_partial_buffered (session->wsi)) {
         if (s_write_ping (session->wsi))
             s_kill (self, session);
         return;
@@ -1355,9 +1357,7 @@ s_ping (self_t *self, gw_session_t *session)
     lws_callback_on_writable (session->wsi);
 }
 
-//  Liveness: a client idle for PING_INTERVAL gets a WebSocket ping; one
-//  that sends nothing (not even the pong) for PING_TIMEOUT more is dropped.
-//  A dead peer cannot answer a close frame, so the socket is just closed.
+//  Liveness and the p2p heartbeat (gw_liveness.h)
 static void
 s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
 {
@@ -1368,26 +1368,22 @@ s_liveness (struct ev_loop *loop, ev_timer *timer, int revents)
     double timeout = (double) self->cfg.ping_timeout_ms / 1000;
     for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
          session; session = (gw_session_t *) zhashx_next (self->sessions)) {
-        double idle = now - session->last_seen;
-        if (idle >= interval + timeout && !session->timed_out) {
+        gw_live_t live = gw_liveness_check (session, now, interval, timeout);
+        if (live == GW_LIVE_DROP) {
             char hex [17];
             hc_conn_hex (session->id, hex);
             HC_EVENT (self->log, HC_LOG_INFO, "conn.timeout",
                       hc_field_str ("conn", hc_str (hex)),
-                      hc_field_int ("idle_ms", (int64_t) (idle * 1000)));
-            session->timed_out = true;
+                      hc_field_int ("idle_ms", (int64_t) ((now
+                                                - session->last_seen) * 1000)));
             s_kill (self, session);
         }
         else
-        if (idle >= interval && session->pinged_at < session->last_seen) {
-            session->pinged_at = now;
+        if (live == GW_LIVE_PING)
             s_ping (self, session);
-        }
     }
 }
 
-//  The p2p dialect's own heartbeat (seed): a connection that has not sent
-//  PING for P2P_HEARTBEAT_TIMEOUT is closed with 1000 "No ping received"
 static void
 s_heartbeat (struct ev_loop *loop, ev_timer *timer, int revents)
 {
@@ -1397,8 +1393,7 @@ s_heartbeat (struct ev_loop *loop, ev_timer *timer, int revents)
     double timeout = (double) self->cfg.p2p_heartbeat_timeout_ms / 1000;
     for (gw_session_t *session = (gw_session_t *) zhashx_first (self->sessions);
          session; session = (gw_session_t *) zhashx_next (self->sessions)) {
-        if (session->dialect != HC_DIALECT_P2P || session->closing
-        ||  now - session->last_app_ping <= timeout)
+        if (!gw_liveness_heartbeat_lapsed (session, now, timeout))
             continue;
         char hex [17];
         hc_conn_hex (session->id, hex);
@@ -1646,7 +1641,7 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     self->ice = gw_ice_new (cfg, err, sizeof (err));  //  main checked it
     if (!self->rooms || !self->pub || !self->loop || !self->sessions
     ||  !self->enc || !self->dec || !self->ice)
-        return self;            //  s_self_ready says no
+        return self;            //  without a log, START is answered -1
     //  The routing id lets rooms address us by our connection ids
     char routing_id [16];
     snprintf (routing_id, sizeof (routing_id), "gw-%s", self->instance_hex);
@@ -1687,7 +1682,8 @@ s_self_new (zsock_t *pipe, const hc_config_t *cfg)
     double beat = (double) cfg->p2p_heartbeat_interval_ms / 1000;
     ev_timer_init (&self->heartbeat_timer, s_heartbeat, beat, beat);
     self->heartbeat_timer.data = self;
-    self->p2p = (gw_p2p_result_t *) zmalloc (sizeof (gw_p2p_result_t));
+    self->p2p = gw_p2p_result_new ();
+    assert (self->p2p);
     self->drain.data = self->stop_timer.data = self->stats_timer.data = self;
     self->liveness_timer.data = self;
     //  Each checked once before the first sleep (s_drain)
@@ -1734,7 +1730,7 @@ s_self_destroy (self_t **self_p)
     }
     hc_batch_close (&self->to_rooms);
     gw_trace_destroy (&self->trace);
-    free (self->p2p);
+    gw_p2p_result_destroy (&self->p2p);
     msg_enc_destroy (&self->enc);
     msg_dec_destroy (&self->dec);
     if (self->sessions)

@@ -117,6 +117,19 @@ s_key_of (const cJSON *item, char number [32])
     return HC_STR_NULL;
 }
 
+gw_p2p_result_t *
+gw_p2p_result_new (void)
+{
+    return (gw_p2p_result_t *) calloc (1, sizeof (gw_p2p_result_t));
+}
+
+void
+gw_p2p_result_destroy (gw_p2p_result_t **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}
+
 //  The raw text of a member (the last one of that name), or absent
 static hc_str_t
 s_raw (const gw_p2p_result_t *result, size_t members_n, const char *key)

@@ -34,6 +34,13 @@ typedef struct {
     char ids [MSG_MAX_P2P_IDS][MSG_MAX_KEY + 1];    //  ids out of a string
 } gw_p2p_result_t;
 
+//  A result to reuse for every frame (it is large: the storage of the
+//  biggest command); NULL if out of memory
+gw_p2p_result_t *
+    gw_p2p_result_new (void);
+void
+    gw_p2p_result_destroy (gw_p2p_result_t **self_p);
+
 //  Reads text. Slices in result point into text, into *root_p and into
 //  result itself; the caller releases *root_p (gw_json_release) after use.
 void

@@ -14,7 +14,6 @@ gw_outbuf_new (const void *payload, size_t len)
         return NULL;
     self->refs = 1;
     self->len = len;
-    self->binary = false;
     memcpy (self->data + LWS_PRE, payload, len);
     return self;
 }

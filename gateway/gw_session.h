@@ -17,8 +17,7 @@
 //  bytes of head room in front of the payload, as lws_write needs.
 typedef struct {
     int refs;                   //  sessions (and the sender) holding it
-    size_t len;                 //  payload bytes
-    bool binary;                //  sent as a binary frame
+    size_t len;                 //  payload bytes (JSON text)
     unsigned char data [];      //  LWS_PRE + len
 } gw_outbuf_t;
 
@@ -83,6 +82,12 @@ void
 //  Queues a frame (taking a reference); -1 if that would exceed max_bytes
 int
     gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes);
+//  Frames queued
+static inline size_t
+gw_session_queued (const gw_session_t *self)
+{
+    return self->ring_len;
+}
 //  The oldest queued frame, or NULL; the caller releases it
 gw_outbuf_t *
     gw_session_pop (gw_session_t *self);

@@ -34,6 +34,7 @@
 #include "gateway/gw_ice.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_linger.h"
+#include "gateway/gw_liveness.h"
 #include "gateway/gw_link.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_p2p.h"
@@ -84,6 +85,7 @@ static const test_item_t s_tests [] = {
     {"gw_http", gw_http_test},
     {"gw_ice", gw_ice_test},
     {"gw_linger", gw_linger_test},
+    {"gw_liveness", gw_liveness_test},
     {"gw_metrics", gw_metrics_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},
