@@ -22,4 +22,8 @@
 void
     gateway_actor (zsock_t *pipe, void *args);
 
+//  Self test (tests/unit/gateway_test.c): the actor and its sockets
+void
+    gateway_test (bool verbose);
+
 #endif

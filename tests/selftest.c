@@ -26,6 +26,7 @@
 #include "common/sock.h"
 #include "common/tally.h"
 #include "common/utf8.h"
+#include "gateway/gateway.h"
 #include "gateway/gw_admission.h"
 #include "gateway/gw_budget.h"
 #include "gateway/gw_client.h"
@@ -78,6 +79,7 @@ static const test_item_t s_tests [] = {
     {"origins", hc_origins_test},
     {"log", hc_log_test},
     {"bus", hc_bus_test},
+    {"gateway", gateway_test},
     {"gw_admission", gw_admission_test},
     {"gw_budget", gw_budget_test},
     {"gw_client", gw_client_test},
