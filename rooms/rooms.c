@@ -261,86 +261,115 @@ s_heard (self_t *self, uint32_t gateway, int64_t now)
     return rc >= 0;
 }
 
+//  One handler per verb: the gateway it came from (heard), the body
+typedef void (handler_fn) (self_t *self, uint32_t gateway, const char *verb,
+                           const void *body, size_t size, int64_t now);
+
+static void
+s_on_p2p (self_t *self, uint32_t gateway, const char *verb, const void *body,
+          size_t size, int64_t now)
+{
+    msg_p2p_t cmd;
+    if (msg_dec_p2p (self->dec, body, size, &cmd))
+        s_malformed (self, verb, msg_dec_error (self->dec));
+    else
+    if (s_open (self, gateway, cmd.conn, verb))
+        p2p_calls_command (self->p2p, &cmd, s_p2p_now (now));
+}
+
+static void
+s_on_sig (self_t *self, uint32_t gateway, const char *verb, const void *body,
+          size_t size, int64_t now)
+{
+    msg_sig_t cmd;
+    if (msg_dec_sig (self->dec, body, size, &cmd))
+        s_malformed (self, verb, msg_dec_error (self->dec));
+    else
+    if (s_open (self, gateway, cmd.conn, verb))
+        sig_rooms_command (self->signal, &cmd, now);
+}
+
+static void
+s_on_close (self_t *self, uint32_t gateway, const char *verb,
+            const void *body, size_t size, int64_t now)
+{
+    msg_close_t close;
+    if (msg_dec_close (self->dec, body, size, &close))
+        s_malformed (self, verb, msg_dec_error (self->dec));
+    else
+    if (!s_owned (gateway, close.conn))
+        s_malformed (self, verb, "connection of another gateway");
+    else
+        s_conn_closed (self, close.conn, now);
+}
+
+static void
+s_on_open (self_t *self, uint32_t gateway, const char *verb, const void *body,
+           size_t size, int64_t now)
+{
+    (void) now;
+    msg_open_t open;
+    if (msg_dec_open (self->dec, body, size, &open))
+        s_malformed (self, verb, msg_dec_error (self->dec));
+    else
+    if (!s_owned (gateway, open.conn))
+        s_malformed (self, verb, "connection of another gateway");
+    else
+    if (gateways_open (self->gateways, open.conn, open.dialect,
+                       open.peer))
+        s_malformed (self, verb, "connection already open");
+}
+
+//  HELLO and BYE: the gateway names itself in the body too
+static void
+s_on_hello (self_t *self, uint32_t gateway, const char *verb,
+            const void *body, size_t size, int64_t now)
+{
+    msg_hello_t hello;
+    if (msg_dec_hello (self->dec, body, size, &hello))
+        s_malformed (self, verb, msg_dec_error (self->dec));
+    else
+    if (hello.gateway != gateway)
+        s_malformed (self, verb, "another gateway's name");
+    else
+    if (streq (verb, MSG_BYE))
+        s_gateway_closed (self, gateway, "stopped", now);
+    else
+        s_welcome (self, gateway, false);
+}
+
+static const struct {
+    const char *verb;
+    handler_fn *handler;
+} s_handlers [] = {
+    {MSG_P2P, s_on_p2p}, {MSG_SIG, s_on_sig}, {MSG_CLOSE, s_on_close},
+    {MSG_OPEN, s_on_open}, {MSG_HELLO, s_on_hello}, {MSG_BYE, s_on_hello}
+};
+
 static void
 s_dispatch (self_t *self, zmq_msg_t *identity, zmq_msg_t *verb_msg,
             zmq_msg_t *body_msg)
 {
-    const void *body = zmq_msg_data (body_msg);
-    size_t size = zmq_msg_size (body_msg);
-    char verb [8] = "";
-    if (zmq_msg_size (verb_msg) < sizeof (verb))
-        memcpy (verb, zmq_msg_data (verb_msg), zmq_msg_size (verb_msg));
+    const char *verb = (const char *) zmq_msg_data (verb_msg);
+    size_t verb_len = zmq_msg_size (verb_msg);
     int64_t now = zclock_mono ();
     uint32_t gateway = s_gateway_of (identity);
     if (!s_heard (self, gateway, now)) {
-        s_malformed (self, verb, "not a gateway");
+        char shown [8] = "";    //  what it said, if short enough to show
+        if (verb_len < sizeof (shown))
+            memcpy (shown, verb, verb_len);
+        s_malformed (self, shown, "not a gateway");
         return;
     }
-
-    if (streq (verb, MSG_P2P)) {
-        msg_p2p_t cmd;
-        if (msg_dec_p2p (self->dec, body, size, &cmd))
-            s_malformed (self, verb, msg_dec_error (self->dec));
-        else
-        if (s_open (self, gateway, cmd.conn, verb))
-            p2p_calls_command (self->p2p, &cmd, s_p2p_now (now));
-    }
-    else
-    if (streq (verb, MSG_SIG)) {
-        msg_sig_t cmd;
-        if (msg_dec_sig (self->dec, body, size, &cmd))
-            s_malformed (self, verb, msg_dec_error (self->dec));
-        else
-        if (!s_open (self, gateway, cmd.conn, verb))
-            ;                   //  logged
-        else
-        if ((cmd.op == MSG_SIG_JOIN
-             && (!hc_str_present (cmd.room) || !hc_str_present (cmd.user)))
-        ||  (cmd.op >= MSG_SIG_OFFER && !hc_str_present (cmd.payload)))
-            s_malformed (self, verb, "fields missing for the operation");
-        else
-            sig_rooms_command (self->signal, &cmd, now);
-    }
-    else
-    if (streq (verb, MSG_CLOSE)) {
-        msg_close_t close;
-        if (msg_dec_close (self->dec, body, size, &close))
-            s_malformed (self, verb, msg_dec_error (self->dec));
-        else
-        if (!s_owned (gateway, close.conn))
-            s_malformed (self, verb, "connection of another gateway");
-        else
-            s_conn_closed (self, close.conn, now);
-    }
-    else
-    if (streq (verb, MSG_OPEN)) {
-        msg_open_t open;
-        if (msg_dec_open (self->dec, body, size, &open))
-            s_malformed (self, verb, msg_dec_error (self->dec));
-        else
-        if (!s_owned (gateway, open.conn))
-            s_malformed (self, verb, "connection of another gateway");
-        else
-        if (gateways_open (self->gateways, open.conn, open.dialect,
-                           open.peer))
-            s_malformed (self, verb, "connection already open");
-    }
-    else
-    if (streq (verb, MSG_HELLO) || streq (verb, MSG_BYE)) {
-        msg_hello_t hello;
-        if (msg_dec_hello (self->dec, body, size, &hello))
-            s_malformed (self, verb, msg_dec_error (self->dec));
-        else
-        if (hello.gateway != gateway)
-            s_malformed (self, verb, "another gateway's name");
-        else
-        if (streq (verb, MSG_BYE))
-            s_gateway_closed (self, gateway, "stopped", now);
-        else
-            s_welcome (self, gateway, false);
-    }
-    else
-        s_malformed (self, "?", "unknown verb");
+    for (size_t i = 0; i < sizeof (s_handlers) / sizeof (s_handlers [0]); i++)
+        if (strlen (s_handlers [i].verb) == verb_len
+        &&  memcmp (s_handlers [i].verb, verb, verb_len) == 0) {
+            s_handlers [i].handler (self, gateway, s_handlers [i].verb,
+                                    zmq_msg_data (body_msg),
+                                    zmq_msg_size (body_msg), now);
+            return;
+        }
+    s_malformed (self, "?", "unknown verb");
 }
 
 //  Reads one message, [identity] then [verb][body] pairs (a gateway's
