@@ -1288,6 +1288,16 @@ s_link_tick (struct ev_loop *loop, ev_timer *timer, int revents)
     s_link_changed (self, gw_link_check (&self->link, zclock_mono ()));
 }
 
+//  One handler per verb rooms sends
+static const struct {
+    const char *verb;
+    void (*handler) (self_t *self, const void *data, size_t size);
+} s_handlers [] = {
+    {MSG_OUT, s_handle_out}, {MSG_KICK, s_handle_kick},
+    {MSG_WELCOME, s_handle_welcome}
+};
+#define HANDLERS_N (sizeof (s_handlers) / sizeof (s_handlers [0]))
+
 //  One message from rooms: [verb][body] pairs, in the order rooms sent
 //  them (common/batch.h)
 static void
@@ -1303,14 +1313,13 @@ s_receive_rooms (self_t *self)
         size_t vlen = zmq_msg_size (&pair [0]);
         const void *body = zmq_msg_data (&pair [1]);
         size_t size = zmq_msg_size (&pair [1]);
-        if (parts == 2 && vlen == 3 && memcmp (v, MSG_OUT, 3) == 0)
-            s_handle_out (self, body, size);
-        else
-        if (parts == 2 && vlen == 4 && memcmp (v, MSG_KICK, 4) == 0)
-            s_handle_kick (self, body, size);
-        else
-        if (parts == 2 && vlen == 7 && memcmp (v, MSG_WELCOME, 7) == 0)
-            s_handle_welcome (self, body, size);
+        size_t i = 0;
+        while (i < HANDLERS_N
+               && (parts != 2 || strlen (s_handlers [i].verb) != vlen
+                   || memcmp (s_handlers [i].verb, v, vlen) != 0))
+            i++;
+        if (i < HANDLERS_N)
+            s_handlers [i].handler (self, body, size);
         else
         if (parts > 0)
             HC_EVENT_ERROR (self->log, HC_LOG_WARN, "bus.unexpected",
