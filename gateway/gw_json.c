@@ -8,10 +8,12 @@
 #include "gw_json.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define ARENA_SIZE (256 * 1024)
 #define ARENA_ALIGN 16
@@ -175,8 +177,17 @@ s_skip_string (const char *p, const char *end, bool *strict)
         unsigned char c = (unsigned char) *p;
         if (c == '"')
             return p + 1;
-        if (c == '\\')
+        if (c == '\\') {
+            //  cJSON refuses a bad escape; a trace holds any frame
+            if (p + 1 >= end || !strchr ("\"\\/bfnrtu", p [1]) || !p [1])
+                *strict = false;
+            else
+            if (p [1] == 'u')
+                for (int i = 2; i < 6; i++)
+                    if (p + i >= end || !isxdigit ((unsigned char) p [i]))
+                        *strict = false;
             p++;
+        }
         else
         if (c < 0x20)
             *strict = false;
@@ -226,10 +237,11 @@ s_skip_number (const char *p, const char *end, bool *strict)
     return p > start ? p : NULL;
 }
 
+//  depth: nesting so far; deeper than cJSON nests is no value
 static const char *
-s_skip_value (const char *p, const char *end, bool *strict)
+s_skip_value (const char *p, const char *end, bool *strict, int depth)
 {
-    if (p >= end)
+    if (p >= end || depth > GW_JSON_DEPTH_MAX)
         return NULL;
     if (*p == '"')
         return s_skip_string (p, end, strict);
@@ -240,6 +252,8 @@ s_skip_value (const char *p, const char *end, bool *strict)
             return p + 1;
         while (p && p < end) {
             if (close == '}') {
+                if (*p != '"')
+                    return NULL;
                 p = s_skip_string (p, end, strict);      //  key
                 if (!p)
                     return NULL;
@@ -248,7 +262,7 @@ s_skip_value (const char *p, const char *end, bool *strict)
                     return NULL;
                 p = s_skip_ws (p + 1, end);
             }
-            p = s_skip_value (p, end, strict);
+            p = s_skip_value (p, end, strict, depth + 1);
             if (!p)
                 return NULL;
             p = s_skip_ws (p, end);
@@ -313,7 +327,7 @@ s_member_next (const char **p, const char *end, gw_member_t *member)
     q = s_skip_ws (q + 1, end);
     const char *v0 = q;
     member->strict = true;
-    q = s_skip_value (q, end, &member->strict);
+    q = s_skip_value (q, end, &member->strict, 2);
     if (!q) {
         *p = NULL;
         return false;
@@ -477,6 +491,42 @@ gw_json_trim (hc_str_t s)
 }
 
 //  ---------------------------------------------------------------------
+//  Minified, for traces: the same scan, then the text without white space
+
+bool
+gw_json_minify (hc_buf_t *out, const char *text, size_t len)
+{
+    const char *end = text + len;
+    bool strict = true;
+    const char *p = s_skip_ws (text, end);
+    p = s_skip_value (p, end, &strict, 1);
+    if (!p || !strict || s_skip_ws (p, end) != end)
+        return false;
+    size_t mark = out->len;
+    for (const char *q = text; q < end; q++) {
+        unsigned char c = (unsigned char) *q;
+        if (c == '"') {         //  a string, as it is (the scan checked it)
+            const char *close = s_skip_string (q, end, &strict);
+            hc_buf_append (out, q, (size_t) (close - q));
+            q = close - 1;
+        }
+        else
+        if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            out->len = mark;    //  the scan took it for white space
+            return false;
+        }
+        else
+        if (c > ' ')
+            hc_buf_append (out, q, 1);
+    }
+    if (out->failed) {
+        out->len = mark;
+        return false;
+    }
+    return true;
+}
+
+//  ---------------------------------------------------------------------
 //  Output
 
 void
@@ -520,6 +570,18 @@ s_expect_span (const char *text, const char *key, const char *expected)
         assert (span.len == strlen (expected));
         assert (memcmp (span.ptr, expected, span.len) == 0);
     }
+}
+
+static bool
+s_minify_is (const char *text, const char *expected)
+{
+    hc_buf_t out;
+    hc_buf_init (&out, 0);
+    bool ok = gw_json_minify (&out, text, strlen (text));
+    bool same = expected ? ok && strcmp (hc_buf_cstr (&out), expected) == 0
+                         : !ok && out.len == 0;
+    hc_buf_free (&out);
+    return same;
 }
 
 void
@@ -676,6 +738,40 @@ gw_json_test (bool verbose)
                    "\"name\":\"\\\"Al\\\"\\n\"}"));
     hc_buf_free (&out);
     gw_json_teardown ();
+    //  Minified for traces: what a browser's JSON.parse takes, alone
+    assert (s_minify_is (" { \"a\" : [ 1 , -2.5e+3 , true ] ,\n"
+                         "\"b\":\"x y\" } ",
+                         "{\"a\":[1,-2.5e+3,true],\"b\":\"x y\"}"));
+    assert (s_minify_is ("\"join\"", "\"join\""));
+    assert (s_minify_is ("null", "null"));
+    assert (s_minify_is ("{\"s\":\"\\u00e9\\n\\\"\"}",
+                         "{\"s\":\"\\u00e9\\n\\\"\"}"));
+    assert (s_minify_is ("{}", "{}"));
+    assert (s_minify_is ("[ ]", "[]"));
+    //  What cJSON tolerates and browsers do not is not JSON here
+    assert (s_minify_is ("{\"i\":01}", NULL));
+    assert (s_minify_is ("1.", NULL));
+    assert (s_minify_is ("{\"a\":\"x\ny\"}", NULL));
+    assert (s_minify_is ("{\"a\":\"\\x\"}", NULL));
+    assert (s_minify_is ("{\"a\":1,}", NULL));
+    assert (s_minify_is ("{\"type\":\"join\"} x", NULL));
+    assert (s_minify_is ("PING", NULL));
+    assert (s_minify_is ("", NULL));
+    assert (s_minify_is ("tru", NULL));
+    //  Nested deeper than cJSON goes
+    char deep [2 * (GW_JSON_DEPTH_MAX + 1)];
+    memset (deep, '[', GW_JSON_DEPTH_MAX + 1);
+    memset (deep + GW_JSON_DEPTH_MAX + 1, ']', GW_JSON_DEPTH_MAX + 1);
+    hc_buf_t deep_out;
+    hc_buf_init (&deep_out, 0);
+    assert (!gw_json_minify (&deep_out, deep, sizeof (deep)));
+    assert (gw_json_minify (&deep_out, deep + 1, sizeof (deep) - 2));
+    //  White space is the four JSON has, not any control character
+    assert (s_minify_is ("[1,\x01 2]", NULL));
+    assert (s_minify_is ("{\"a\" 1}", NULL));
+    assert (s_minify_is ("{1:2}", NULL));
+    hc_buf_free (&deep_out);
+
     if (verbose)
         printf ("OK\n");
 }

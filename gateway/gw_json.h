@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#define GW_JSON_DEPTH_MAX CJSON_NESTING_LIMIT   //  as deep as cJSON goes
+
 //  Installs the arena allocator into cJSON (once per process; later calls
 //  do nothing). Call it before starting threads that use cJSON.
 void
@@ -69,6 +71,11 @@ cJSON *
     gw_json_parse_skipping (const char *text, size_t len,
                             const char *const *keys, gw_span_t *spans,
                             size_t keys_n);
+//  Appends text without its white space when it is strict JSON (what a
+//  browser's JSON.parse takes, nested at most GW_JSON_DEPTH_MAX deep);
+//  false, with out as it was, otherwise
+bool
+    gw_json_minify (hc_buf_t *out, const char *text, size_t len);
 //  s without the white space JavaScript's trim() removes
 hc_str_t
     gw_json_trim (hc_str_t s);

@@ -1,5 +1,6 @@
 /*  gw_trace.c - a JSON-lines record of every client frame in and out */
 #include "gw_trace.h"
+#include "gw_json.h"
 #include "../common/log.h"
 #include "../common/utf8.h"
 
@@ -9,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MINIFY_DEPTH 64
 
 struct _gw_trace_t {
     int fd;                     //  the trace file (O_APPEND)
@@ -118,7 +118,7 @@ gw_trace_frame (gw_trace_t *self, uint64_t conn, hc_dialect_t dialect,
     s_begin (self, conn, dialect, out ? "out" : "in");
     hc_buf_append_cstr (&self->lines, ",\"frame\":");
     hc_buf_reset (&self->scratch);
-    if (gw_trace_minify (&self->scratch, data, len))
+    if (gw_json_minify (&self->scratch, data, len))
         hc_buf_append_str (&self->lines, hc_buf_str (&self->scratch));
     else
     if (utf8_valid (data, len)) {
@@ -161,212 +161,13 @@ gw_trace_close (gw_trace_t *self, uint64_t conn, hc_dialect_t dialect,
 }
 
 //  ---------------------------------------------------------------------
-//  Strict JSON, minified: a recursive descent that copies as it checks
-
-typedef struct {
-    const char *p, *end;        //  the unread text
-    hc_buf_t *out;              //  what was accepted so far
-} scan_t;
-
-static bool s_value (scan_t *scan, int depth);
-
-static void
-s_skip_ws (scan_t *scan)
-{
-    while (scan->p < scan->end && (*scan->p == ' ' || *scan->p == '\t'
-                                   || *scan->p == '\n' || *scan->p == '\r'))
-        scan->p++;
-}
-
-static bool
-s_take (scan_t *scan, char c)
-{
-    if (scan->p < scan->end && *scan->p == c) {
-        hc_buf_append_char (scan->out, c);
-        scan->p++;
-        return true;
-    }
-    return false;
-}
-
-static bool
-s_is_digit (scan_t *scan)
-{
-    return scan->p < scan->end && *scan->p >= '0' && *scan->p <= '9';
-}
-
-static bool
-s_digits (scan_t *scan)
-{
-    if (!s_is_digit (scan))
-        return false;
-    while (s_is_digit (scan))
-        s_take (scan, *scan->p);
-    return true;
-}
-
-static bool
-s_string_value (scan_t *scan)
-{
-    if (!s_take (scan, '"'))
-        return false;
-    while (scan->p < scan->end) {
-        unsigned char c = (unsigned char) *scan->p;
-        if (c < 0x20)
-            return false;
-        s_take (scan, (char) c);
-        if (c == '"')
-            return true;
-        if (c == '\\') {
-            if (scan->p >= scan->end || !strchr ("\"\\/bfnrtu", *scan->p)
-            ||  *scan->p == 0)
-                return false;
-            char escape = *scan->p;
-            s_take (scan, escape);
-            for (int i = 0; escape == 'u' && i < 4; i++)
-                if (scan->p >= scan->end || !isxdigit ((unsigned char) *scan->p)
-                ||  !s_take (scan, *scan->p))
-                    return false;
-        }
-    }
-    return false;
-}
-
-static bool
-s_number (scan_t *scan)
-{
-    s_take (scan, '-');
-    if (!s_take (scan, '0') && !s_digits (scan))
-        return false;
-    if (s_take (scan, '.') && !s_digits (scan))
-        return false;
-    if (s_take (scan, 'e') || s_take (scan, 'E')) {
-        if (!s_take (scan, '+'))
-            s_take (scan, '-');
-        if (!s_digits (scan))
-            return false;
-    }
-    return true;
-}
-
-static bool
-s_literal (scan_t *scan, const char *word)
-{
-    size_t n = strlen (word);
-    if ((size_t) (scan->end - scan->p) < n || memcmp (scan->p, word, n) != 0)
-        return false;
-    hc_buf_append (scan->out, word, n);
-    scan->p += n;
-    return true;
-}
-
-//  Members of an object or items of an array, after the opening bracket
-static bool
-s_container (scan_t *scan, char close, int depth)
-{
-    s_skip_ws (scan);
-    if (s_take (scan, close))
-        return true;
-    while (true) {
-        if (close == '}') {
-            if (!s_string_value (scan))
-                return false;
-            s_skip_ws (scan);
-            if (!s_take (scan, ':'))
-                return false;
-            s_skip_ws (scan);
-        }
-        if (!s_value (scan, depth + 1))
-            return false;
-        s_skip_ws (scan);
-        if (s_take (scan, close))
-            return true;
-        if (!s_take (scan, ','))
-            return false;
-        s_skip_ws (scan);
-    }
-}
-
-static bool
-s_value (scan_t *scan, int depth)
-{
-    if (depth > MINIFY_DEPTH || scan->p >= scan->end)
-        return false;
-    char c = *scan->p;
-    if (c == '{' || c == '[') {
-        s_take (scan, c);
-        return s_container (scan, c == '{' ? '}' : ']', depth);
-    }
-    if (c == '"')
-        return s_string_value (scan);
-    if (c == '-' || (c >= '0' && c <= '9'))
-        return s_number (scan);
-    return s_literal (scan, "true") || s_literal (scan, "false")
-        || s_literal (scan, "null");
-}
-
-bool
-gw_trace_minify (hc_buf_t *out, const char *text, size_t len)
-{
-    size_t mark = out->len;
-    scan_t scan = {text, text + len, out};
-    s_skip_ws (&scan);
-    bool ok = s_value (&scan, 1);
-    s_skip_ws (&scan);
-    if (!ok || scan.p != scan.end || out->failed) {
-        out->len = mark;
-        return false;
-    }
-    return true;
-}
-
-//  ---------------------------------------------------------------------
 //  Self test
-
-static bool
-s_minify_is (const char *text, const char *expected)
-{
-    hc_buf_t out;
-    hc_buf_init (&out, 0);
-    bool ok = gw_trace_minify (&out, text, strlen (text));
-    bool same = expected ? ok && streq (hc_buf_cstr (&out), expected)
-                         : !ok && out.len == 0;
-    hc_buf_free (&out);
-    return same;
-}
 
 void
 gw_trace_test (bool verbose)
 {
     if (verbose)
         printf (" * gw_trace: ");
-    assert (s_minify_is (" { \"a\" : [ 1 , -2.5e+3 , true ] ,\n"
-                         "\"b\":\"x y\" } ",
-                         "{\"a\":[1,-2.5e+3,true],\"b\":\"x y\"}"));
-    assert (s_minify_is ("\"join\"", "\"join\""));
-    assert (s_minify_is ("null", "null"));
-    assert (s_minify_is ("{\"s\":\"\\u00e9\\n\\\"\"}",
-                         "{\"s\":\"\\u00e9\\n\\\"\"}"));
-    assert (s_minify_is ("{}", "{}"));
-    assert (s_minify_is ("[ ]", "[]"));
-    //  What cJSON tolerates and browsers do not is not JSON here
-    assert (s_minify_is ("{\"i\":01}", NULL));
-    assert (s_minify_is ("1.", NULL));
-    assert (s_minify_is ("{\"a\":\"x\ny\"}", NULL));
-    assert (s_minify_is ("{\"a\":\"\\x\"}", NULL));
-    assert (s_minify_is ("{\"a\":1,}", NULL));
-    assert (s_minify_is ("{\"type\":\"join\"} x", NULL));
-    assert (s_minify_is ("PING", NULL));
-    assert (s_minify_is ("", NULL));
-    assert (s_minify_is ("tru", NULL));
-    char deep [200];
-    memset (deep, '[', 100);
-    memset (deep + 100, ']', 100);
-    hc_buf_t out;
-    hc_buf_init (&out, 0);
-    assert (!gw_trace_minify (&out, deep, sizeof (deep)));
-    hc_buf_free (&out);
-
     //  A trace file, line by line
     char path [] = "/tmp/hc-trace-test-XXXXXX";
     int fd = mkstemp (path);

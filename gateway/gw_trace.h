@@ -54,12 +54,6 @@ void
 int
     gw_trace_flush (gw_trace_t *self);
 
-//  Appends text without white space outside strings if it is strict JSON
-//  (RFC 8259, at most 64 levels deep); returns false, appending nothing,
-//  if it is not
-bool
-    gw_trace_minify (hc_buf_t *out, const char *text, size_t len);
-
 void
     gw_trace_test (bool verbose);
 
