@@ -12,7 +12,7 @@
 #include "config.h"
 #include "endpoints.h"
 #include "link.h"
-#include "link_watch.h"
+#include "link_monitor.h"
 #include "log.h"
 #include "tally.h"
 
@@ -38,8 +38,8 @@ typedef struct {
     bool started;               //  sockets bound
     bool terminated;            //  $TERM received
     hc_tally_t malformed;       //  messages dropped, logged once a second
-    hc_link_watch_t *watch_in;  //  refused handshakes on events-in
-    hc_link_watch_t *watch_out; //  ...on events-out and the observer one
+    hc_link_monitor_t *monitor_in;  //  refused handshakes on events-in
+    hc_link_monitor_t *monitor_out; //  ...on events-out and the observer one
 } self_t;
 
 static void
@@ -205,23 +205,23 @@ s_start (self_t *self)
         return -1;
     self->log = hc_log_new (self->pub, "bus", hc_config_publish_level (cfg));
     hc_log_track (self->log);
-    //  Refused handshakes on link endpoints are logged; watches go first
+    //  Refused handshakes on link endpoints are logged; monitors go first
     //  in the poller, so busy sockets never hold their events back
     if (self->central) {
         bool out_linked = !hc_endpoint_is_inproc (cfg->events_out_endpoint)
                        || (cfg->observer_endpoint [0]
                            && !hc_endpoint_is_inproc (cfg->observer_endpoint));
         if (!hc_endpoint_is_inproc (cfg->events_in_endpoint))
-            self->watch_in = hc_link_watch_new (self->xsub, "events-in",
+            self->monitor_in = hc_link_monitor_new (self->xsub, "events-in",
                                                 self->log);
         if (out_linked)
-            self->watch_out = hc_link_watch_new (self->xpub, "events-out",
+            self->monitor_out = hc_link_monitor_new (self->xpub, "events-out",
                                                  self->log);
     }
-    if (self->watch_in)
-        zpoller_add (self->poller, hc_link_watch_sock (self->watch_in));
-    if (self->watch_out)
-        zpoller_add (self->poller, hc_link_watch_sock (self->watch_out));
+    if (self->monitor_in)
+        zpoller_add (self->poller, hc_link_monitor_sock (self->monitor_in));
+    if (self->monitor_out)
+        zpoller_add (self->poller, hc_link_monitor_sock (self->monitor_out));
     zpoller_add (self->poller, self->xsub);
     zpoller_add (self->poller, self->xpub);
     zpoller_add (self->poller, self->pub);
@@ -305,14 +305,14 @@ hc_bus_actor (zsock_t *pipe, void *args)
         if (which == self->pub)
             s_handle_pub (self);
         else
-        if (self->watch_in && which == hc_link_watch_sock (self->watch_in))
-            hc_link_watch_handle (self->watch_in);
+        if (self->monitor_in && which == hc_link_monitor_sock (self->monitor_in))
+            hc_link_monitor_handle (self->monitor_in);
         else
-        if (self->watch_out && which == hc_link_watch_sock (self->watch_out))
-            hc_link_watch_handle (self->watch_out);
+        if (self->monitor_out && which == hc_link_monitor_sock (self->monitor_out))
+            hc_link_monitor_handle (self->monitor_out);
     }
-    hc_link_watch_destroy (&self->watch_in);
-    hc_link_watch_destroy (&self->watch_out);
+    hc_link_monitor_destroy (&self->monitor_in);
+    hc_link_monitor_destroy (&self->monitor_out);
     zpoller_destroy (&self->poller);
     hc_log_destroy (&self->log);
     msg_dec_destroy (&self->dec);

@@ -24,7 +24,7 @@
 #include "../common/config.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
-#include "../common/link_watch.h"
+#include "../common/link_monitor.h"
 #include "../common/log.h"
 #include "../common/sock.h"
 
@@ -40,7 +40,7 @@ typedef struct {
     hc_batch_t out;             //  deliveries not yet handed over
     zsock_t *pub;               //  event bus publisher
     zpoller_t *poller;          //  pipe and router
-    hc_link_watch_t *watch;     //  refused handshakes on a tcp endpoint
+    hc_link_monitor_t *monitor;   //  refused handshakes on a tcp endpoint
     hc_config_t cfg;            //  our copy of the settings
     hc_log_t *log;              //  structured logging through pub
     msg_enc_t *enc;             //  reused delivery encoder
@@ -417,12 +417,12 @@ s_start (self_t *self)
                 hc_field_str ("why", hc_str (zmq_strerror (zmq_errno ()))));
         return -1;
     }
-    //  Refused handshakes on a link endpoint are logged; the watch goes
+    //  Refused handshakes on a link endpoint are logged; the monitor goes
     //  first in the poller, so a busy router never holds its events back
     if (!hc_endpoint_is_inproc (endpoint)) {
-        self->watch = hc_link_watch_new (self->router, "rooms", self->log);
-        if (self->watch)
-            zpoller_add (self->poller, hc_link_watch_sock (self->watch));
+        self->monitor = hc_link_monitor_new (self->router, "rooms", self->log);
+        if (self->monitor)
+            zpoller_add (self->poller, hc_link_monitor_sock (self->monitor));
     }
     zpoller_add (self->poller, self->router);
     zpoller_add (self->poller, self->pub);
@@ -510,7 +510,7 @@ s_self_destroy (self_t **self_p)
     msg_enc_destroy (&self->enc);
     msg_dec_destroy (&self->dec);
     free (self->group);
-    hc_link_watch_destroy (&self->watch);
+    hc_link_monitor_destroy (&self->monitor);
     zsock_destroy (&self->router);
     zsock_destroy (&self->pub);
     free (self);
@@ -551,8 +551,8 @@ rooms_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         if (which == self->pub)
             hc_log_read_subscriptions (self->log);
-        if (self->watch && which == hc_link_watch_sock (self->watch))
-            hc_link_watch_handle (self->watch);
+        if (self->monitor && which == hc_link_monitor_sock (self->monitor))
+            hc_link_monitor_handle (self->monitor);
         int n = 0;
         while (self->started && !self->terminated && n++ < DRAIN_BATCH
                && hc_sock_readable (self->router, &self->terminated))

@@ -15,7 +15,7 @@
 #include "common/events.h"
 #include "common/idmap.h"
 #include "common/link.h"
-#include "common/link_watch.h"
+#include "common/link_monitor.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/msg_log.h"
@@ -107,7 +107,7 @@ static const test_item_t s_tests [] = {
     {"telegram_settings", telegram_settings_test},
     {"endpoints", hc_endpoints_test},
     {"link", hc_link_test},
-    {"link_watch", hc_link_watch_test},
+    {"link_monitor", hc_link_monitor_test},
     {"events", hc_events_test},
     {"gateways", gateways_test},
     {"gw_link", gw_link_test},

@@ -1,6 +1,6 @@
-/*  link_watch.c - handshakes refused on a socket that accepts links
+/*  link_monitor.c - handshakes refused on a socket that accepts links
 */
-#include "link_watch.h"
+#include "link_monitor.h"
 #include "tally.h"
 
 #include <assert.h>
@@ -20,7 +20,7 @@ static const char *s_whys [WHY_COUNT] = {
     "handshake broken off (bytes that are not ZMTP, or the peer left)"
 };
 
-struct _hc_link_watch_t {
+struct _hc_link_monitor_t {
     zactor_t *monitor;          //  CZMQ's zmonitor on the socket
     char name [32];             //  which socket, for the records
     hc_log_t *log;              //  not ours
@@ -54,7 +54,7 @@ s_why (int kind, uint32_t value)
 }
 
 const char *
-hc_link_watch_why (int kind, uint32_t value)
+hc_link_monitor_why (int kind, uint32_t value)
 {
     return s_whys [s_why (kind, value)];
 }
@@ -62,11 +62,11 @@ hc_link_watch_why (int kind, uint32_t value)
 //  zmonitor reads libzmq's monitor in a thread of its own, so that events
 //  never wait in the monitor's queue (libzmq's I/O thread writes there)
 //  while the owner is busy
-hc_link_watch_t *
-hc_link_watch_new (zsock_t *sock, const char *name, hc_log_t *log)
+hc_link_monitor_t *
+hc_link_monitor_new (zsock_t *sock, const char *name, hc_log_t *log)
 {
-    hc_link_watch_t *self =
-        (hc_link_watch_t *) zmalloc (sizeof (hc_link_watch_t));
+    hc_link_monitor_t *self =
+        (hc_link_monitor_t *) zmalloc (sizeof (hc_link_monitor_t));
     snprintf (self->name, sizeof (self->name), "%s", name);
     self->log = log;
     self->monitor = zactor_new (zmonitor, sock);
@@ -83,9 +83,9 @@ hc_link_watch_new (zsock_t *sock, const char *name, hc_log_t *log)
 }
 
 void
-hc_link_watch_destroy (hc_link_watch_t **self_p)
+hc_link_monitor_destroy (hc_link_monitor_t **self_p)
 {
-    hc_link_watch_t *self = *self_p;
+    hc_link_monitor_t *self = *self_p;
     if (!self)
         return;
     zactor_destroy (&self->monitor);
@@ -94,14 +94,14 @@ hc_link_watch_destroy (hc_link_watch_t **self_p)
 }
 
 zsock_t *
-hc_link_watch_sock (hc_link_watch_t *self)
+hc_link_monitor_sock (hc_link_monitor_t *self)
 {
     return zactor_sock (self->monitor);
 }
 
 //  Reads one event: its name, value and endpoint, as zmonitor sends them
 static bool
-s_read (hc_link_watch_t *self, int *kind, uint32_t *value, char **endpoint)
+s_read (hc_link_monitor_t *self, int *kind, uint32_t *value, char **endpoint)
 {
     zmsg_t *msg = zmsg_recv (self->monitor);
     bool ok = msg && zmsg_size (msg) == 3;
@@ -119,7 +119,7 @@ s_read (hc_link_watch_t *self, int *kind, uint32_t *value, char **endpoint)
 }
 
 void
-hc_link_watch_handle (hc_link_watch_t *self)
+hc_link_monitor_handle (hc_link_monitor_t *self)
 {
     int kind;
     uint32_t value;
@@ -141,13 +141,13 @@ hc_link_watch_handle (hc_link_watch_t *self)
 //  Self test: a CURVE server, and peers that speak plain ZMTP to it
 
 void
-hc_link_watch_test (bool verbose)
+hc_link_monitor_test (bool verbose)
 {
     if (verbose)
-        printf (" * link_watch: ");
-    assert (streq (hc_link_watch_why (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400),
+        printf (" * link_monitor: ");
+    assert (streq (hc_link_monitor_why (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400),
                    "CURVE key not allowed"));
-    assert (strstr (hc_link_watch_why (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+    assert (strstr (hc_link_monitor_why (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
                     ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH),
                     "mismatch"));
 
@@ -155,19 +155,19 @@ hc_link_watch_test (bool verbose)
     zcert_t *cert = zcert_new ();
     zcert_apply (cert, server);
     zsock_set_curve_server (server, 1);
-    hc_link_watch_t *watch = hc_link_watch_new (server, "test", NULL);
-    assert (watch);
+    hc_link_monitor_t *monitor = hc_link_monitor_new (server, "test", NULL);
+    assert (monitor);
     int port = zsock_bind (server, "tcp://127.0.0.1:*");
     assert (port > 0);
     zsock_t *plain = zsock_new (ZMQ_DEALER);
     zsock_connect (plain, "tcp://127.0.0.1:%d", port);
-    zpoller_t *poller = zpoller_new (hc_link_watch_sock (watch), NULL);
-    assert (zpoller_wait (poller, 5000) == hc_link_watch_sock (watch));
+    zpoller_t *poller = zpoller_new (hc_link_monitor_sock (monitor), NULL);
+    assert (zpoller_wait (poller, 5000) == hc_link_monitor_sock (monitor));
     //  Read once by hand, to see what came
     int kind;
     uint32_t value;
     char *endpoint;
-    assert (s_read (watch, &kind, &value, &endpoint));
+    assert (s_read (monitor, &kind, &value, &endpoint));
     assert (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     assert (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
     char *bound = zsock_last_endpoint (server);
@@ -177,14 +177,14 @@ hc_link_watch_test (bool verbose)
     //  Another such peer: counted (no log here)
     zsock_t *other = zsock_new (ZMQ_DEALER);
     zsock_connect (other, "tcp://127.0.0.1:%d", port);
-    assert (zpoller_wait (poller, 5000) == hc_link_watch_sock (watch));
-    hc_link_watch_handle (watch);
-    assert (watch->refused [WHY_MISMATCH].count == 1);
+    assert (zpoller_wait (poller, 5000) == hc_link_monitor_sock (monitor));
+    hc_link_monitor_handle (monitor);
+    assert (monitor->refused [WHY_MISMATCH].count == 1);
     zsock_destroy (&other);
     zpoller_destroy (&poller);
     zsock_destroy (&plain);
-    hc_link_watch_destroy (&watch);
-    hc_link_watch_destroy (&watch);
+    hc_link_monitor_destroy (&monitor);
+    hc_link_monitor_destroy (&monitor);
     zsock_destroy (&server);
     zcert_destroy (&cert);
     if (verbose)

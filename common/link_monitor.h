@@ -1,4 +1,4 @@
-/*  link_watch.h - handshakes refused on a socket that accepts links
+/*  link_monitor.h - handshakes refused on a socket that accepts links
 
     libzmq's socket monitor (through CZMQ's zmonitor) tells when a peer's
     handshake fails: a CURVE key zauth does not allow, a peer without
@@ -8,35 +8,35 @@
     without a flood of lines. libzmq gives the endpoint, not the peer's
     address.
 */
-#ifndef LINK_WATCH_H_INCLUDED
-#define LINK_WATCH_H_INCLUDED
+#ifndef LINK_MONITOR_H_INCLUDED
+#define LINK_MONITOR_H_INCLUDED
 
 #include "log.h"
 
 #include <czmq.h>
 
-typedef struct _hc_link_watch_t hc_link_watch_t;
+typedef struct _hc_link_monitor_t hc_link_monitor_t;
 
 //  Watches sock (zmonitor reads its events in a thread of its own); name
 //  says which socket it is in the records ("rooms", "events-in", ...).
-//  Destroy the watch before the socket.
-hc_link_watch_t *
-    hc_link_watch_new (zsock_t *sock, const char *name, hc_log_t *log);
+//  Destroy the monitor before the socket.
+hc_link_monitor_t *
+    hc_link_monitor_new (zsock_t *sock, const char *name, hc_log_t *log);
 void
-    hc_link_watch_destroy (hc_link_watch_t **self_p);
+    hc_link_monitor_destroy (hc_link_monitor_t **self_p);
 //  The socket to poll for events
 zsock_t *
-    hc_link_watch_sock (hc_link_watch_t *self);
+    hc_link_monitor_sock (hc_link_monitor_t *self);
 //  Reads one event (the poll said there is one) and logs it
 void
-    hc_link_watch_handle (hc_link_watch_t *self);
+    hc_link_monitor_handle (hc_link_monitor_t *self);
 
 //  The words for a failed handshake: kind is ZMQ_EVENT_HANDSHAKE_FAILED_*,
 //  value the libzmq protocol error or ZAP status it came with
 const char *
-    hc_link_watch_why (int kind, uint32_t value);
+    hc_link_monitor_why (int kind, uint32_t value);
 
 void
-    hc_link_watch_test (bool verbose);
+    hc_link_monitor_test (bool verbose);
 
 #endif
