@@ -40,7 +40,7 @@ typedef struct {
     hc_batch_t out;             //  deliveries not yet handed over
     zsock_t *pub;               //  event bus publisher
     zpoller_t *poller;          //  pipe and router
-    hc_link_monitor_t *monitor;   //  refused handshakes on a tcp endpoint
+    hc_link_monitor_t *monitor; //  refused handshakes on a tcp endpoint
     hc_config_t cfg;            //  our copy of the settings
     hc_log_t *log;              //  structured logging through pub
     msg_enc_t *enc;             //  reused delivery encoder
