@@ -183,6 +183,27 @@ print("Medians of %s interleaved rounds; closed loop, %s pairs, 1500 B "
       "payload, %s s per measurement; ratios: this server's median over "
       "the other's (0 idle / %s idle); %d s in all." % (
           rounds, pairs, duration, format(int(idle), ","), int(elapsed)))
+# Where homecall's CPU goes: per thread name (hc-gateway, hc-rooms, ...)
+threads = {}
+for row in rows:
+    server = row["result"].get("server")
+    if row["server"].startswith("homecall") and server and row["held"] == 0:
+        for t in server["threads"]:
+            threads.setdefault((row["server"], t["name"]), []).append(
+                t["cpu_us_per_msg"])
+named = sorted({name for (_, name) in threads})
+named = [n for n in named if any(statistics.median(v) >= 0.1
+                                 for (_, m), v in threads.items() if m == n)]
+if named:
+    print()
+    print("| homecall, per thread (us per relayed msg, 0 idle) | %s |"
+          % " | ".join(named))
+    print("|---|%s" % ("---|" * len(named)))
+    for s in ("homecall", "homecall-warn"):
+        if any(k[0] == s for k in threads):
+            print("| %s | %s |" % (names[s], " | ".join(
+                "%.1f" % statistics.median(threads[(s, n)])
+                if (s, n) in threads else "-" for n in named)))
 missing = [(s, h) for s in servers.split() for h in held
            if (s, h) not in med]
 if missing:
