@@ -99,6 +99,14 @@ class Bench(unittest.TestCase):
         self.assertGreater(result["relayed"], 0)
         self.assertGreater(result["rooms_ceiling_per_s"], 0)
 
+    def test_idle_curve(self):
+        done = subprocess.run([os.path.join(TOP, "tests", "bench",
+                                            "idle_curve.sh"), "--build", BUILD,
+                               "--duration", "1", "20"], capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r"\n\| 20 \| \d+ \| 0 \| ")
+
     def test_compare_smoke(self):
         done = subprocess.run([os.path.join(TOP, "tests", "bench",
                                             "compare.sh"), "--smoke",
