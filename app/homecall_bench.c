@@ -60,6 +60,9 @@ s_usage (FILE *out)
 "                          (default 1000), in the others held beside the\n"
 "                          pairs, connected first (default 0)\n"
 "  --concurrency N         handshakes in flight at once (default 256)\n"
+"  --connect-timeout S     connections not ready (joined) this long after\n"
+"                          the first handshake count as failed, and the run\n"
+"                          goes on with the rest (default 300)\n"
 "  --pid PID               the server's process: its CPU (utime+stime of\n"
 "                          /proc/PID/stat, and per thread, by name, from\n"
 "                          /proc/PID/task/*/stat) in the window, per\n"
@@ -163,6 +166,7 @@ s_parse (int argc, char *argv [], bench_opts_t *opts)
         {"rate", required_argument, NULL, 'r'},
         {"idle", required_argument, NULL, 'i'},
         {"concurrency", required_argument, NULL, 'c'},
+        {"connect-timeout", required_argument, NULL, 'C'},
         {"pid", required_argument, NULL, 'P'},
         {"ping-interval", required_argument, NULL, 'I'},
         {"keepalive", required_argument, NULL, 'k'},
@@ -185,6 +189,7 @@ s_parse (int argc, char *argv [], bench_opts_t *opts)
     opts->warmup = 1;
     opts->rate = 10000;
     opts->concurrency = 256;
+    opts->connect_timeout = 300;
     opts->keepalive = 20;
     bool path_given = false;
     int option;
@@ -228,6 +233,9 @@ s_parse (int argc, char *argv [], bench_opts_t *opts)
             case 'c':
                 bad = s_number (optarg, 1, &value);
                 opts->concurrency = (int) value;
+                break;
+            case 'C':
+                bad = s_number (optarg, 1, &opts->connect_timeout);
                 break;
             case 'P':
                 bad = s_number (optarg, 1, &value);

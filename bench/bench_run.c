@@ -486,8 +486,33 @@ s_start (self_t *self, conn_t *conn)
     info.retry_and_idle_policy = &s_no_validity;
     conn->state = CONN_CONNECTING;
     self->in_flight++;
-    if (!lws_client_connect_via_info (&info))
+    conn->wsi = lws_client_connect_via_info (&info);
+    if (!conn->wsi)
         s_failed (self, conn);
+}
+
+//  The handshakes took too long: whatever is not ready counts as failed
+//  (and is closed), and the run goes on with the rest
+static void
+s_give_up (self_t *self)
+{
+    int left = self->conns_n - self->settled;
+    for (int i = 0; i < self->conns_n; i++) {
+        conn_t *conn = &self->conns [i];
+        if (conn->state != CONN_WAITING && conn->state != CONN_CONNECTING)
+            continue;
+        if (conn->wsi)
+            lws_set_timeout (conn->wsi, PENDING_TIMEOUT_AWAITING_PROXY_RESPONSE,
+                             LWS_TO_KILL_ASYNC);
+        conn->state = CONN_GONE;
+        conn->wsi = NULL;
+    }
+    fprintf (stderr, "homecall-bench: %d connections not ready after %.0f s\n",
+             left, self->opts->connect_timeout);
+    self->result->connect_failures += left;
+    self->in_flight = 0;
+    self->next_start = self->settled = self->conns_n;
+    s_all_settled (self);
 }
 
 //  Every TICK: more handshakes while under the concurrency; keepalives
@@ -497,6 +522,11 @@ s_tick (struct ev_loop *loop, ev_timer *timer, int revents)
     (void) loop;
     (void) revents;
     self_t *self = (self_t *) timer->data;
+    if (self->phase == PHASE_CONNECT
+    &&  ev_now (loop) - self->connect_from > self->opts->connect_timeout) {
+        s_give_up (self);
+        return;
+    }
     while (self->next_start < self->conns_n
        &&  self->in_flight < self->opts->concurrency) {
         //  Idle connections first (they are the ones after the pairs)

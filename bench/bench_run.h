@@ -29,6 +29,7 @@ typedef struct {
     double warmup;              //  seconds before that (closed, open)
     double rate;                //  open: signals per second offered
     int concurrency;            //  handshakes in flight at once
+    double connect_timeout;     //  seconds for every connection to be ready
     double ping_interval;       //  the server's, for CPU per ping round
     double keepalive;           //  p2p PING / peerjs HEARTBEAT period
     pid_t pid;                  //  the server, or 0

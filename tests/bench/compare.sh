@@ -127,6 +127,7 @@ for round in $(seq "$rounds"); do
             line=$("$build/homecall-bench" --mode closed --dialect "$dialect" \
                    --url "ws://127.0.0.1:$port" --pairs "$pairs" \
                    --duration "$duration" --idle "$held" --pid "$server_pid" \
+                   --connect-timeout 120 \
                    2>>"$out/bench.err") || line=""
             stop_server
             if [ -z "$line" ]; then
