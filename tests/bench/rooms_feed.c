@@ -42,8 +42,9 @@ s_send (zsock_t *dealer, const char *verb, msg_enc_t *enc)
            ? -1 : 0;
 }
 
-//  Reads one [verb][body]; returns the number of recipients of an OUT,
-//  0 for anything else, -1 when nothing came within timeout_ms
+//  Reads one message, [verb][body] or several such pairs (a batch);
+//  returns the recipients of its OUTs, 0 for anything else, -1 when
+//  nothing came within timeout_ms
 static int
 s_receive (zsock_t *dealer, msg_dec_t *dec, int timeout_ms, bool *welcome)
 {
@@ -53,18 +54,22 @@ s_receive (zsock_t *dealer, msg_dec_t *dec, int timeout_ms, bool *welcome)
     zmsg_t *msg = zmsg_recv (dealer);
     if (!msg)
         return -1;
-    zframe_t *verb = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
     int recipients = 0;
-    if (verb && body && zframe_streq (verb, MSG_OUT)) {
+    zframe_t *verb = zmsg_first (msg);
+    while (verb) {
+        zframe_t *body = zmsg_next (msg);
+        if (!body)
+            break;
         msg_out_t out;
-        if (msg_dec_out (dec, zframe_data (body), zframe_size (body), &out)
+        if (zframe_streq (verb, MSG_OUT)
+        &&  msg_dec_out (dec, zframe_data (body), zframe_size (body), &out)
             == 0)
-            recipients = (int) out.conns_n;
+            recipients += (int) out.conns_n;
+        else
+        if (zframe_streq (verb, MSG_WELCOME) && welcome)
+            *welcome = true;
+        verb = zmsg_next (msg);
     }
-    else
-    if (verb && zframe_streq (verb, MSG_WELCOME) && welcome)
-        *welcome = true;
     zmsg_destroy (&msg);
     return recipients;
 }
