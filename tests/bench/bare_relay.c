@@ -1,10 +1,11 @@
 /*  bare_relay.c - the floor homecall is measured against: a bare relay
 
     bare_relay [--host ADDR] [--port N] [--ping-interval S]
-               [--ping-timeout S]
+               [--ping-timeout S] [--no-validate-utf8]
 
-    One thread, libwebsockets on libev (the same options as homecall's
-    gateway: LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8).
+    One thread, libwebsockets on libev (LWS_SERVER_OPTION_LIBEV, and
+    LWS_SERVER_OPTION_VALIDATE_UTF8: text frames are checked for UTF-8, as
+    RFC 6455 asks and homecall does; --no-validate-utf8 leaves that out).
     Pings are its own, O(1) per connection: a connection moves to the tail
     of a FIFO at each frame it sends, so the FIFO stays in deadline order
     and a timer only looks at its head. (lws's own idle policy keeps one
@@ -376,7 +377,18 @@ main (int argc, char *argv [])
 {
     const char *host = "127.0.0.1";
     int port = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool validate_utf8 = true;
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp (argv [i], "--no-validate-utf8") == 0) {
+            validate_utf8 = false;
+            i--;
+        }
+        else
+        if (i + 1 == argc) {
+            fprintf (stderr, "bare_relay: %s needs a value\n", argv [i]);
+            return 2;
+        }
+        else
         if (strcmp (argv [i], "--host") == 0)
             host = argv [i + 1];
         else
@@ -390,7 +402,8 @@ main (int argc, char *argv [])
             s_ping_timeout = atof (argv [i + 1]);
         else {
             fprintf (stderr, "usage: bare_relay [--host ADDR] [--port N] "
-                     "[--ping-interval S] [--ping-timeout S]\n");
+                     "[--ping-interval S] [--ping-timeout S] "
+                     "[--no-validate-utf8]\n");
             return 2;
         }
     }
@@ -413,7 +426,8 @@ main (int argc, char *argv [])
     info.port = port;
     info.iface = host;
     info.protocols = s_protocols;
-    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_LIBEV
+                 | (validate_utf8 ? LWS_SERVER_OPTION_VALIDATE_UTF8 : 0);
     info.foreign_loops = foreign_loops;
     info.retry_and_idle_policy = &no_validity;
     //  No fd_limit_per_thread: with it lws 4.1 finds a connection from its
