@@ -22,14 +22,22 @@ hc_batch_add (hc_batch_t *self, const char *id, const char *verb,
     if (!self->open && id
     &&  zmq_send (self->sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
         return -1;
+    //  Every part goes with ZMQ_DONTWAIT: a later part of a started
+    //  message is always taken, unless the pipe went away, and then it is
+    //  dropped rather than waited for (the actor's thread never blocks)
     if (self->held) {
-        zmq_msg_send (&self->body, self->sock, ZMQ_SNDMORE);
+        if (zmq_msg_send (&self->body, self->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT)
+            == -1)
+            zmq_msg_close (&self->body);
         self->held = false;
     }
     //  Without an id the verb is the first part: the one that may fail
     if (zmq_send (self->sock, verb, strlen (verb),
-                  ZMQ_SNDMORE | (self->open || id ? 0 : ZMQ_DONTWAIT)) == -1)
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        self->open = false;     //  the pipe went: the rest is dropped
+        self->pairs = 0;
         return -1;
+    }
     if (!self->open) {
         self->open = true;
         if (id_len)
@@ -50,7 +58,8 @@ hc_batch_flush (hc_batch_t *self)
     if (!self->open)
         return;
     assert (self->held);
-    zmq_msg_send (&self->body, self->sock, 0);
+    if (zmq_msg_send (&self->body, self->sock, ZMQ_DONTWAIT) == -1)
+        zmq_msg_close (&self->body);    //  the pipe went: dropped
     self->held = false;
     self->open = false;
     self->pairs = 0;
