@@ -364,11 +364,13 @@ s_decode_fields (msg_dec_t *self, const msgpack_object *o, int depth,
 }
 
 //  True when the wire's key (size bytes at ptr) is name
-static bool
+static inline bool
 s_key_is (const char *name, const char *ptr, size_t size)
 {
-    return size && name [0] == ptr [0] && strncmp (name, ptr, size) == 0
-        && name [size] == 0;
+    size_t i = 0;
+    while (i < size && name [i] && name [i] == ptr [i])
+        i++;
+    return size && i == size && name [size] == 0;
 }
 
 int
