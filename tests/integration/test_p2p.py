@@ -458,11 +458,13 @@ class Timers(P2PTest):
         await self.nothing(c)
 
     async def test_heartbeat_closes_silent_connections(self):
+        # The silent client's clock starts when it connects, before the
+        # other two do: a loaded machine can take a while over those
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         silent = await self.connected()
         pinging = await self.connected()
         json_pinging = await self.connected("/other")
-        loop = asyncio.get_running_loop()
-        start = loop.time()
         closed = asyncio.ensure_future(silent.closed(timeout=10))
         while not closed.done() and loop.time() - start < 8:
             await pinging.send("PING")
