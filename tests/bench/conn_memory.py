@@ -9,16 +9,9 @@ import asyncio
 import sys
 
 from many_clients import joined, server_for
+from harness import rss_kib  # noqa: E402 (on the path many_clients set)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 async def main():

@@ -15,16 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from harness import Client, Server  # noqa: E402
+from harness import Client, Server, cpu_seconds  # noqa: E402
 from split import TAP  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(prefixes):

@@ -266,6 +266,22 @@ def make_certificate(directory, name="server"):
     return cert, key
 
 
+def rss_kib(pid):
+    """Resident set of a process, in KiB (0 once it is gone)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid):
+    """User and system time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scrape_metrics(server, **headers):
     """GET /metrics: the status and, for 200, {sample: value}."""
     request = urllib.request.Request(

@@ -60,6 +60,17 @@ def zmq_context(test):
     return ctx
 
 
+def stalled_observer(test, endpoint):
+    """A subscriber to every event that never reads, with small queues so
+    that the bus finds it full at once; close it with linger=0."""
+    sock = zmq_context(test).socket(zmq.SUB)
+    sock.setsockopt(zmq.RCVHWM, 10)
+    sock.setsockopt(zmq.RCVBUF, 4096)
+    sock.setsockopt(zmq.SUBSCRIBE, b"")
+    sock.connect(endpoint)
+    return sock
+
+
 # Links between processes notice a dead peer within 1.5 s in tests (less
 # would mistake a busy sanitizer build on two cores for a dead peer)
 FAST_LINK = ("--link-heartbeat", "100ms", "--link-timeout", "1500ms")

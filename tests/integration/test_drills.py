@@ -13,22 +13,13 @@ import tempfile
 import time
 import unittest
 
-import zmq
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, Server  # noqa: E402
-from split import joined, zmq_context  # noqa: E402
+from harness import Client, Server, cpu_seconds  # noqa: E402
+from split import joined, stalled_observer  # noqa: E402
 from test_signal import SDP_A  # noqa: E402
 from test_split import SplitTest, healthz  # noqa: E402
 
 PAIRS = 4
-
-
-def cpu_seconds(pid):
-    """User and system time of a process so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Drill(SplitTest):
@@ -145,12 +136,7 @@ class StalledObserver(Drill):
             return (cpu_seconds(self.rooms.proc.pid) - before,
                     time.monotonic() - started)
         alone, alone_wall = await cost()
-        ctx = zmq_context(self)
-        stalled = ctx.socket(zmq.SUB)
-        stalled.setsockopt(zmq.RCVHWM, 10)
-        stalled.setsockopt(zmq.RCVBUF, 4096)
-        stalled.setsockopt(zmq.SUBSCRIBE, b"")
-        stalled.connect(self.rooms.observer)
+        stalled = stalled_observer(self, self.rooms.observer)
         try:
             await asyncio.sleep(0.3)            # subscribed
             observed, observed_wall = await cost()

@@ -20,7 +20,8 @@ import zmq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TIMEOUT, Client, wait_metrics  # noqa: E402
 from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
-                   Tap, joined, until_tap_sees, zmq_context)
+                   Tap, joined, stalled_observer, until_tap_sees,
+                   zmq_context)
 from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
 
 
@@ -325,12 +326,7 @@ class Observers(SplitTest):
 
     async def test_a_stalled_observer_slows_nothing(self):
         # A subscriber that asks for everything and never reads
-        ctx = zmq_context(self)
-        stalled = ctx.socket(zmq.SUB)
-        stalled.setsockopt(zmq.RCVHWM, 10)
-        stalled.setsockopt(zmq.RCVBUF, 4096)
-        stalled.setsockopt(zmq.SUBSCRIBE, b"")
-        stalled.connect(self.rooms.observer)
+        stalled = stalled_observer(self, self.rooms.observer)
         try:
             alice = await self.join(self.gw[0], "s1", "alice")
             bob = await self.join(self.gw[1], "s1", "bob")

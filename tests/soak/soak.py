@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from harness import Client, Server, scrape_metrics  # noqa: E402
+from harness import Client, Server, rss_kib, scrape_metrics  # noqa: E402
 
 GAUGES = ("homecall_connections{dialect=\"signal\"}",
           "homecall_connections{dialect=\"p2p\"}", "homecall_handshakes",
@@ -29,14 +29,6 @@ GAUGES = ("homecall_connections{dialect=\"signal\"}",
           "homecall_p2p_linked_users", "homecall_lingering_sockets")
 # What "nothing left" means; a scrape is one pending handshake itself
 IDLE = dict({g: 0 for g in GAUGES}, homecall_handshakes=1)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def fds(pid):
