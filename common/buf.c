@@ -71,26 +71,6 @@ hc_buf_append (hc_buf_t *self, const void *data, size_t size)
 }
 
 void
-hc_buf_append_str (hc_buf_t *self, hc_str_t s)
-{
-    hc_buf_append (self, s.ptr, s.len);
-}
-
-void
-hc_buf_append_cstr (hc_buf_t *self, const char *s)
-{
-    hc_buf_append (self, s, strlen (s));
-}
-
-void
-hc_buf_append_char (hc_buf_t *self, char c)
-{
-    if (!hc_buf_ensure (self, 1))
-        return;
-    self->data [self->len++] = c;
-}
-
-void
 hc_buf_append_int (hc_buf_t *self, int64_t value)
 {
     //  By hand, not snprintf: every log line and many frames have numbers

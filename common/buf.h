@@ -28,12 +28,6 @@ bool
 void
     hc_buf_append (hc_buf_t *self, const void *data, size_t size);
 void
-    hc_buf_append_str (hc_buf_t *self, hc_str_t s);
-void
-    hc_buf_append_cstr (hc_buf_t *self, const char *s);
-void
-    hc_buf_append_char (hc_buf_t *self, char c);
-void
     hc_buf_append_int (hc_buf_t *self, int64_t value);
 //  Appends s as a JSON string, quotes included, escaped as JSON.stringify
 //  does (s must be valid UTF-8)
@@ -51,5 +45,26 @@ void
 
 void
     hc_buf_test (bool verbose);
+
+//  The short appends are inline: frames and log lines are written a few
+//  bytes at a time
+static inline void
+hc_buf_append_str (hc_buf_t *self, hc_str_t s)
+{
+    hc_buf_append (self, s.ptr, s.len);
+}
+
+static inline void
+hc_buf_append_cstr (hc_buf_t *self, const char *s)
+{
+    hc_buf_append (self, s, strlen (s));
+}
+
+static inline void
+hc_buf_append_char (hc_buf_t *self, char c)
+{
+    if (hc_buf_ensure (self, 1))
+        self->data [self->len++] = c;
+}
 
 #endif

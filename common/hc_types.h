@@ -139,36 +139,16 @@ struct hc_field_s {
     size_t obj_n;               //  HC_V_OBJ: number of members
 };
 
-//  Helpers to build fields on the stack
-static inline hc_field_t
-hc_field_str (const char *key, hc_str_t value)
-{
-    return (hc_field_t){.key = hc_str (key), .type = HC_V_STR, .str = value};
-}
-
-static inline hc_field_t
-hc_field_raw (const char *key, hc_str_t json)
-{
-    return (hc_field_t){.key = hc_str (key), .type = HC_V_RAW, .str = json};
-}
-
-static inline hc_field_t
-hc_field_int (const char *key, int64_t value)
-{
-    return (hc_field_t){.key = hc_str (key), .type = HC_V_INT, .num = value};
-}
-
-static inline hc_field_t
-hc_field_bool (const char *key, bool value)
-{
-    return (hc_field_t){.key = hc_str (key), .type = HC_V_BOOL, .flag = value};
-}
-
-static inline hc_field_t
-hc_field_obj (const char *key, const hc_field_t *members, size_t n)
-{
-    return (hc_field_t){
-        .key = hc_str (key), .type = HC_V_OBJ, .obj = members, .obj_n = n};
-}
+//  Fields built on the stack: the key and the value's type, then the value
+//  members that type uses. The value is the variadic part, so that the
+//  commas of a compound literal such as (hc_str_t){p, n} pass through.
+#define HC_FIELD(key_, vtype, ...) \
+    ((hc_field_t){.key = hc_str (key_), .type = (vtype), __VA_ARGS__})
+#define hc_field_str(key, ...) HC_FIELD (key, HC_V_STR, .str = (__VA_ARGS__))
+#define hc_field_raw(key, ...) HC_FIELD (key, HC_V_RAW, .str = (__VA_ARGS__))
+#define hc_field_int(key, ...) HC_FIELD (key, HC_V_INT, .num = (__VA_ARGS__))
+#define hc_field_bool(key, ...) HC_FIELD (key, HC_V_BOOL, .flag = (__VA_ARGS__))
+#define hc_field_obj(key, members, n) \
+    HC_FIELD (key, HC_V_OBJ, .obj = (members), .obj_n = (n))
 
 #endif
