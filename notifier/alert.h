@@ -32,6 +32,14 @@ typedef struct {
     uint64_t dropped;           //  alerts dropped before it, to report
 } alert_repeat_t;
 
+//  How a request to send an alert ended, as the Bot API driver saw it
+typedef enum {
+    ALERT_SENT,                 //  delivered
+    ALERT_RETRY_AFTER,          //  429: wait retry_after_ms
+    ALERT_RETRY,                //  5xx, network error, garbage: back off
+    ALERT_FAILED                //  refused for good (other 4xx): dropped
+} alert_outcome_t;
+
 typedef enum {
     ALERT_NONE = 0,            //  not for the operator
     ALERT_ALONE,               //  an alert of its own

@@ -1,46 +1,21 @@
-/*  alerts.c - which log records become Telegram alerts, and when they go */
+/*  alerts.c - which log records become Telegram alerts, and when they go
+
+    The chats and what is common to them: every alert goes to each chat's
+    queue (alert_queue.c, which merges, limits and retries), the chats take
+    turns at sending, and client errors are counted into bursts here.
+*/
 #include "alerts.h"
+#include "alert_queue.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#define RECENT_MAX 64           //  keys remembered per chat for merging
-#define MINUTE_MS 60000
-
-//  One message waiting for one chat
-typedef struct {
-    alert_t *alert;             //  what it says (the first occurrence)
-    uint32_t count;             //  occurrences merged into it
-    int64_t since;              //  the count covers (since, now]
-    int64_t due;                //  not before this (repeats wait)
-} item_t;
-
-//  A key that went out recently, for merging repeats
-typedef struct {
-    char *key;                  //  NULL: free slot
-    int64_t at;                 //  when its last message went out
-} recent_t;
-
-typedef struct {
-    int64_t id;                 //  Telegram chat id
-    item_t *queue;              //  oldest first, queue_max slots
-    size_t queue_n;             //  items waiting
-    item_t inflight;            //  being sent (alert == NULL: none)
-    uint64_t dropped;           //  alerts dropped, not reported yet
-    uint64_t inflight_dropped;  //  ...of which the in-flight text reports
-    int64_t *sends;             //  ring: start times of the last sends
-    size_t sends_n;             //  entries used (at most per_minute)
-    size_t sends_head;          //  oldest entry
-    int64_t blocked_until;      //  429 or backoff: nothing before this
-    unsigned failures;          //  consecutive retryable failures
-    recent_t recent [RECENT_MAX];   //  keys sent within the window
-} chat_t;
+#include <string.h>
 
 struct _alerts_t {
     alerts_cfg_t cfg;           //  settings (host copied below)
     char host [128];            //  our host name
-    chat_t *chats [ALERTS_CHATS_MAX];   //  recipients
+    alert_queue_t *chats [ALERTS_CHATS_MAX];    //  one queue per recipient
     size_t chats_n;
     size_t turn;                //  round robin start for alerts_next
     int64_t burst_start;        //  client error window start
@@ -49,151 +24,23 @@ struct _alerts_t {
     uint64_t dropped;           //  alerts dropped, all chats, ever
 };
 
-//  ---------------------------------------------------------------------
-//  Chats
-
-static chat_t *
-s_chat_new (const alerts_cfg_t *cfg, int64_t id)
+//  Where the chat's queue is in chats, or chats_n when it is not there
+static size_t
+s_chat_index (alerts_t *self, int64_t chat)
 {
-    chat_t *chat = (chat_t *) calloc (1, sizeof (chat_t));
-    if (!chat)
-        return NULL;
-    chat->id = id;
-    chat->queue = (item_t *) calloc (cfg->queue_max, sizeof (item_t));
-    chat->sends = (int64_t *) calloc ((size_t) cfg->per_minute,
-                                      sizeof (int64_t));
-    if (!chat->queue || !chat->sends) {
-        free (chat->queue);
-        free (chat->sends);
-        free (chat);
-        return NULL;
-    }
-    return chat;
+    size_t index = 0;
+    while (index < self->chats_n
+    &&     alert_queue_chat (self->chats [index]) != chat)
+        index++;
+    return index;
 }
 
-static void
-s_chat_destroy (chat_t **chat_p)
+static alert_queue_t *
+s_chat_find (alerts_t *self, int64_t chat)
 {
-    chat_t *chat = *chat_p;
-    for (size_t i = 0; i < chat->queue_n; i++)
-        alert_release (&chat->queue [i].alert);
-    alert_release (&chat->inflight.alert);
-    for (size_t i = 0; i < RECENT_MAX; i++)
-        free (chat->recent [i].key);
-    free (chat->queue);
-    free (chat->sends);
-    free (chat);
-    *chat_p = NULL;
+    size_t index = s_chat_index (self, chat);
+    return index < self->chats_n ? self->chats [index] : NULL;
 }
-
-static chat_t *
-s_chat_find (alerts_t *self, int64_t id)
-{
-    for (size_t i = 0; i < self->chats_n; i++)
-        if (self->chats [i]->id == id)
-            return self->chats [i];
-    return NULL;
-}
-
-static recent_t *
-s_recent_find (chat_t *chat, const char *key)
-{
-    for (size_t i = 0; i < RECENT_MAX; i++)
-        if (chat->recent [i].key && strcmp (chat->recent [i].key, key) == 0)
-            return &chat->recent [i];
-    return NULL;
-}
-
-//  Notes that key went out at now; a full table forgets its oldest key
-static void
-s_recent_note (chat_t *chat, const char *key, int64_t now)
-{
-    recent_t *slot = s_recent_find (chat, key);
-    if (!slot) {
-        slot = &chat->recent [0];
-        for (size_t i = 0; i < RECENT_MAX && slot->key; i++)
-            if (!chat->recent [i].key || chat->recent [i].at < slot->at)
-                slot = &chat->recent [i];
-        free (slot->key);
-        slot->key = strdup (key);
-    }
-    slot->at = now;
-}
-
-static void
-s_queue_remove (chat_t *chat, size_t index)
-{
-    memmove (&chat->queue [index], &chat->queue [index + 1],
-             (chat->queue_n - index - 1) * sizeof (item_t));
-    chat->queue_n--;
-}
-
-//  Makes room for one more item: the oldest goes, and is counted
-static void
-s_queue_make_room (alerts_t *self, chat_t *chat)
-{
-    if (chat->queue_n < self->cfg.queue_max)
-        return;
-    alert_release (&chat->queue [0].alert);
-    s_queue_remove (chat, 0);
-    chat->dropped++;
-    self->dropped++;
-}
-
-static void
-s_chat_push (alerts_t *self, chat_t *chat, alert_t *alert, int64_t now)
-{
-    if (alert->key) {
-        for (size_t i = 0; i < chat->queue_n; i++) {
-            alert_t *queued = chat->queue [i].alert;
-            if (queued->key && strcmp (queued->key, alert->key) == 0) {
-                chat->queue [i].count++;
-                return;
-            }
-        }
-    }
-    item_t item = {alert, 1, now, now};
-    recent_t *recent = alert->key ? s_recent_find (chat, alert->key) : NULL;
-    if (recent && now - recent->at < self->cfg.window_ms) {
-        item.since = recent->at;
-        item.due = recent->at + self->cfg.window_ms;
-    }
-    s_queue_make_room (self, chat);
-    alert->refs++;
-    chat->queue [chat->queue_n++] = item;
-}
-
-//  Earliest time the chat may send anything, by its limits alone
-static int64_t
-s_chat_ready_at (alerts_t *self, chat_t *chat)
-{
-    int64_t at = chat->blocked_until;
-    if (chat->sends_n > 0) {
-        size_t last = (chat->sends_head + chat->sends_n - 1)
-                    % (size_t) self->cfg.per_minute;
-        if (chat->sends [last] + self->cfg.interval_ms > at)
-            at = chat->sends [last] + self->cfg.interval_ms;
-    }
-    if (chat->sends_n == (size_t) self->cfg.per_minute
-    &&  chat->sends [chat->sends_head] + MINUTE_MS > at)
-        at = chat->sends [chat->sends_head] + MINUTE_MS;
-    return at;
-}
-
-static void
-s_chat_note_send (alerts_t *self, chat_t *chat, int64_t now)
-{
-    size_t size = (size_t) self->cfg.per_minute;
-    if (chat->sends_n < size)
-        chat->sends [(chat->sends_head + chat->sends_n++) % size] = now;
-    else {
-        chat->sends [chat->sends_head] = now;
-        chat->sends_head = (chat->sends_head + 1) % size;
-    }
-}
-
-//  ---------------------------------------------------------------------
-//  The message text
 
 //  ---------------------------------------------------------------------
 //  Public API
@@ -201,7 +48,7 @@ s_chat_note_send (alerts_t *self, chat_t *chat, int64_t now)
 alerts_t *
 alerts_new (const alerts_cfg_t *cfg)
 {
-    assert (cfg->per_minute > 0 && cfg->queue_max > 0);
+    assert (cfg->chat.per_minute > 0 && cfg->chat.queue_max > 0);
     alerts_t *self = (alerts_t *) calloc (1, sizeof (alerts_t));
     if (!self)
         return NULL;
@@ -219,7 +66,7 @@ alerts_destroy (alerts_t **self_p)
     alerts_t *self = *self_p;
     if (self) {
         for (size_t i = 0; i < self->chats_n; i++)
-            s_chat_destroy (&self->chats [i]);
+            alert_queue_destroy (&self->chats [i]);
         free (self);
         *self_p = NULL;
     }
@@ -232,7 +79,7 @@ alerts_add_chat (alerts_t *self, int64_t chat)
         return 1;
     if (self->chats_n == ALERTS_CHATS_MAX)
         return -1;
-    chat_t *added = s_chat_new (&self->cfg, chat);
+    alert_queue_t *added = alert_queue_new (&self->cfg.chat, chat);
     if (!added)
         return -1;
     self->chats [self->chats_n++] = added;
@@ -242,13 +89,12 @@ alerts_add_chat (alerts_t *self, int64_t chat)
 int
 alerts_remove_chat (alerts_t *self, int64_t chat)
 {
-    for (size_t i = 0; i < self->chats_n; i++)
-        if (self->chats [i]->id == chat) {
-            s_chat_destroy (&self->chats [i]);
-            self->chats [i] = self->chats [--self->chats_n];
-            return 0;
-        }
-    return -1;
+    size_t index = s_chat_index (self, chat);
+    if (index == self->chats_n)
+        return -1;
+    alert_queue_destroy (&self->chats [index]);
+    self->chats [index] = self->chats [--self->chats_n];
+    return 0;
 }
 
 size_t
@@ -267,7 +113,7 @@ alerts_push (alerts_t *self, const msg_log_t *record, hc_log_level_t severity,
     if (!alert)
         return;
     for (size_t i = 0; i < self->chats_n; i++)
-        s_chat_push (self, self->chats [i], alert, now);
+        self->dropped += alert_queue_push (self->chats [i], alert, now);
     alert_release (&alert);
 }
 
@@ -277,7 +123,7 @@ alerts_client_error (alerts_t *self, const msg_log_t *record, int64_t now)
     if (self->cfg.burst <= 0)
         return false;
     if (self->burst_count == 0
-    ||  now - self->burst_start >= self->cfg.window_ms) {
+    ||  now - self->burst_start >= self->cfg.chat.window_ms) {
         self->burst_start = now;
         self->burst_count = 0;
         self->burst_fired = false;
@@ -300,35 +146,20 @@ alerts_client_error (alerts_t *self, const msg_log_t *record, int64_t now)
 void
 alerts_push_text (alerts_t *self, int64_t chat, const char *html, int64_t now)
 {
-    chat_t *target = s_chat_find (self, chat);
+    alert_queue_t *target = s_chat_find (self, chat);
     alert_t *alert = target ? alert_new_text (html) : NULL;
     if (alert)
-        s_chat_push (self, target, alert, now);
+        self->dropped += alert_queue_push (target, alert, now);
     alert_release (&alert);
 }
 
 bool
-alerts_next (alerts_t *self, int64_t now, int64_t *chat_id, hc_buf_t *text)
+alerts_next (alerts_t *self, int64_t now, int64_t *chat, hc_buf_t *text)
 {
     for (size_t n = 0; n < self->chats_n; n++) {
-        chat_t *chat = self->chats [(self->turn + n) % self->chats_n];
-        if (chat->inflight.alert || chat->queue_n == 0
-        ||  s_chat_ready_at (self, chat) > now)
-            continue;
-        for (size_t i = 0; i < chat->queue_n; i++) {
-            if (chat->queue [i].due > now)
-                continue;
-            chat->inflight = chat->queue [i];
-            s_queue_remove (chat, i);
-            s_chat_note_send (self, chat, now);
-            if (chat->inflight.alert->key)
-                s_recent_note (chat, chat->inflight.alert->key, now);
-            chat->inflight_dropped = chat->dropped;
-            alert_repeat_t repeat = {chat->inflight.count,
-                                     chat->inflight.since,
-                                     chat->inflight.due, now, chat->dropped};
-            alert_render (chat->inflight.alert, &repeat, self->host, text);
-            *chat_id = chat->id;
+        alert_queue_t *queue = self->chats [(self->turn + n) % self->chats_n];
+        if (alert_queue_take (queue, now, self->host, text)) {
+            *chat = alert_queue_chat (queue);
             self->turn = (self->turn + n + 1) % self->chats_n;
             return true;
         }
@@ -337,75 +168,26 @@ alerts_next (alerts_t *self, int64_t now, int64_t *chat_id, hc_buf_t *text)
 }
 
 int64_t
-alerts_done (alerts_t *self, int64_t chat_id, alerts_outcome_t outcome,
+alerts_done (alerts_t *self, int64_t chat, alert_outcome_t outcome,
              int64_t retry_after_ms, int64_t now)
 {
-    chat_t *chat = s_chat_find (self, chat_id);
-    if (!chat || !chat->inflight.alert)
+    alert_queue_t *queue = s_chat_find (self, chat);
+    if (!queue)
         return 0;               //  unsubscribed meanwhile
-    if (outcome == ALERTS_SENT || outcome == ALERTS_FAILED) {
-        if (outcome == ALERTS_SENT)
-            chat->dropped -= chat->inflight_dropped;
-        chat->failures = 0;
-        alert_release (&chat->inflight.alert);
-        return 0;
-    }
-    int64_t delay = retry_after_ms > 0 ? retry_after_ms : 1;
-    if (outcome == ALERTS_RETRY) {
-        delay = alerts_backoff (self->cfg.backoff_min_ms,
-                                self->cfg.backoff_max_ms, chat->failures++);
-    }
-    chat->blocked_until = now + delay;
-    //  Back to the front, with any repeat that queued meanwhile merged in
-    item_t item = chat->inflight;
-    chat->inflight.alert = NULL;
-    for (size_t i = 0; i < chat->queue_n; i++) {
-        alert_t *queued = chat->queue [i].alert;
-        if (item.alert->key && queued->key
-        &&  strcmp (queued->key, item.alert->key) == 0) {
-            item.count += chat->queue [i].count;
-            alert_release (&chat->queue [i].alert);
-            s_queue_remove (chat, i);
-            break;
-        }
-    }
-    if (chat->queue_n == self->cfg.queue_max) {
-        alert_release (&item.alert);      //  it is the oldest
-        chat->dropped++;
-        self->dropped++;
-        return delay;
-    }
-    memmove (&chat->queue [1], &chat->queue [0],
-             chat->queue_n * sizeof (item_t));
-    chat->queue [0] = item;
-    chat->queue_n++;
+    size_t dropped;
+    int64_t delay = alert_queue_done (queue, outcome, retry_after_ms, now,
+                                      &dropped);
+    self->dropped += dropped;
     return delay;
-}
-
-int64_t
-alerts_backoff (int64_t min_ms, int64_t max_ms, unsigned failures)
-{
-    int64_t delay = min_ms;
-    for (unsigned i = 0; i < failures && delay < max_ms; i++)
-        delay *= 2;
-    return delay < max_ms ? delay : max_ms;
 }
 
 int64_t
 alerts_next_at (alerts_t *self)
 {
     int64_t next = -1;
-    for (size_t n = 0; n < self->chats_n; n++) {
-        chat_t *chat = self->chats [n];
-        if (chat->inflight.alert || chat->queue_n == 0)
-            continue;
-        int64_t due = chat->queue [0].due;
-        for (size_t i = 1; i < chat->queue_n; i++)
-            if (chat->queue [i].due < due)
-                due = chat->queue [i].due;
-        int64_t ready = s_chat_ready_at (self, chat);
-        int64_t at = due > ready ? due : ready;
-        if (next == -1 || at < next)
+    for (size_t i = 0; i < self->chats_n; i++) {
+        int64_t at = alert_queue_next_at (self->chats [i]);
+        if (at >= 0 && (next == -1 || at < next))
             next = at;
     }
     return next;
@@ -416,7 +198,7 @@ alerts_pending (alerts_t *self)
 {
     size_t n = 0;
     for (size_t i = 0; i < self->chats_n; i++)
-        n += self->chats [i]->queue_n + (self->chats [i]->inflight.alert != 0);
+        n += alert_queue_pending (self->chats [i]);
     return n;
 }
 
@@ -446,7 +228,7 @@ s_take (alerts_t *alerts, int64_t now, hc_buf_t *text, int64_t expect_chat)
     if (!alerts_next (alerts, now, &chat, text))
         return NULL;
     assert (chat == expect_chat);
-    alerts_done (alerts, chat, ALERTS_SENT, 0, now);
+    alerts_done (alerts, chat, ALERT_SENT, 0, now);
     return hc_buf_cstr (text);
 }
 
@@ -455,7 +237,7 @@ alerts_test (bool verbose)
 {
     if (verbose)
         printf (" * alerts: ");
-    alerts_cfg_t cfg = {HC_LOG_INFO, 1000, 3, 60000, 3, 1000, 3000, 3,
+    alerts_cfg_t cfg = {HC_LOG_INFO, {1000, 3, 60000, 3, 1000, 3000}, 3,
                         "box<1>"};
     alerts_t *alerts = alerts_new (&cfg);
     hc_buf_t text;
@@ -498,22 +280,22 @@ alerts_test (bool verbose)
     assert (!alerts_next (alerts, 119999, &chat, &text));
     //  429: the same message again after retry_after
     assert (alerts_next (alerts, 120000, &chat, &text) && chat == 42);
-    assert (alerts_done (alerts, 42, ALERTS_RETRY_AFTER, 5000, 120100)
+    assert (alerts_done (alerts, 42, ALERT_RETRY_AFTER, 5000, 120100)
             == 5000);
     assert (alerts_next_at (alerts) == 125100);
     assert (!alerts_next (alerts, 125099, &chat, &text));
     assert (alerts_next (alerts, 125100, &chat, &text));
     assert (strstr (hc_buf_cstr (&text), "e.three"));
     //  5xx / network: 1 s, 2 s, then capped at 3 s; success resets
-    assert (alerts_done (alerts, 42, ALERTS_RETRY, 0, 126000) == 1000);
+    assert (alerts_done (alerts, 42, ALERT_RETRY, 0, 126000) == 1000);
     assert (alerts_next_at (alerts) == 127000);
     assert (alerts_next (alerts, 200000, &chat, &text));
-    assert (alerts_done (alerts, 42, ALERTS_RETRY, 0, 200000) == 2000);
+    assert (alerts_done (alerts, 42, ALERT_RETRY, 0, 200000) == 2000);
     assert (alerts_next (alerts, 202000, &chat, &text));
-    assert (alerts_done (alerts, 42, ALERTS_RETRY, 0, 202000) == 3000);
+    assert (alerts_done (alerts, 42, ALERT_RETRY, 0, 202000) == 3000);
     assert (!alerts_next (alerts, 204999, &chat, &text));
     assert (alerts_next (alerts, 205000, &chat, &text));
-    alerts_done (alerts, 42, ALERTS_SENT, 0, 205000);
+    alerts_done (alerts, 42, ALERT_SENT, 0, 205000);
     assert (alerts_pending (alerts) == 0);
 
     //  A repeat that queued while its first was in flight merges back
@@ -521,7 +303,7 @@ alerts_test (bool verbose)
     assert (alerts_next (alerts, 300000, &chat, &text));
     s_push (alerts, "e.four", "", 300001);
     s_push (alerts, "e.four", "", 300002);
-    alerts_done (alerts, 42, ALERTS_RETRY, 0, 300100);
+    alerts_done (alerts, 42, ALERT_RETRY, 0, 300100);
     assert (alerts_pending (alerts) == 1);
     t = s_take (alerts, 301100, &text, 42);
     assert (t && strstr (t, "\xc3\x97" "3 in the last 1 s"));
@@ -545,7 +327,7 @@ alerts_test (bool verbose)
     t = s_take (alerts, 402000, &text, 42);
     assert (t && strstr (t, "k5"));
     assert (alerts_next (alerts, 470000, &chat, &text));
-    alerts_done (alerts, 42, ALERTS_FAILED, 0, 470000);
+    alerts_done (alerts, 42, ALERT_FAILED, 0, 470000);
     assert (alerts_pending (alerts) == 1);
     t = s_take (alerts, 471000, &text, 42);
     assert (t && strstr (t, "k7"));
@@ -555,7 +337,7 @@ alerts_test (bool verbose)
                       HC_STR_LIT ("server.started"), NULL, 0};
     alerts_destroy (&alerts);
     cfg.min_level = HC_LOG_WARN;
-    cfg.per_minute = 100;
+    cfg.chat.per_minute = 100;
     alerts = alerts_new (&cfg);
     alerts_add_chat (alerts, 1);
     alerts_add_chat (alerts, 2);
@@ -568,8 +350,8 @@ alerts_test (bool verbose)
     assert (alerts_next (alerts, 0, &first, &text));
     assert (alerts_next (alerts, 0, &second, &text));
     assert (first != second && !alerts_next (alerts, 0, &chat, &text));
-    alerts_done (alerts, 1, ALERTS_RETRY_AFTER, 30000, 10);
-    alerts_done (alerts, 2, ALERTS_SENT, 0, 10);
+    alerts_done (alerts, 1, ALERT_RETRY_AFTER, 30000, 10);
+    alerts_done (alerts, 2, ALERT_SENT, 0, 10);
     s_push (alerts, "y", "", 2000);
     t = s_take (alerts, 2000, &text, 2);
     assert (t && strstr (t, "<b>y</b>"));
@@ -578,7 +360,7 @@ alerts_test (bool verbose)
     assert (alerts_remove_chat (alerts, 1) == -1);
     assert (alerts_pending (alerts) == 0);
     //  A result for a chat that left meanwhile is ignored
-    assert (alerts_done (alerts, 1, ALERTS_SENT, 0, 2000) == 0);
+    assert (alerts_done (alerts, 1, ALERT_SENT, 0, 2000) == 0);
 
     //  A ready-made text for one chat, never merged
     alerts_push_text (alerts, 2, "<b>hi</b>", 3000);

@@ -55,8 +55,8 @@ s_note_drops (bot_t *self)
 static int64_t
 s_backoff (bot_t *self, unsigned failures)
 {
-    return alerts_backoff (self->cfg->telegram_backoff_min_ms,
-                           self->cfg->telegram_backoff_max_ms, failures);
+    return alert_queue_backoff (self->cfg->telegram_backoff_min_ms,
+                                self->cfg->telegram_backoff_max_ms, failures);
 }
 
 static void
@@ -129,7 +129,7 @@ static void
 s_updates_done (bot_t *self, const telegram_result_t *result, int64_t now)
 {
     int64_t earliest = self->updates_started + POLL_GAP_MS;
-    if (result->outcome == ALERTS_SENT) {
+    if (result->outcome == ALERT_SENT) {
         self->updates_failures = 0;
         self->updates_at = now > earliest ? now : earliest;
         for (size_t i = 0; i < result->updates_n; i++)
@@ -140,7 +140,7 @@ s_updates_done (bot_t *self, const telegram_result_t *result, int64_t now)
         }
         return;
     }
-    int64_t delay = result->outcome == ALERTS_RETRY_AFTER
+    int64_t delay = result->outcome == ALERT_RETRY_AFTER
                   ? result->retry_after_ms
                   : s_backoff (self, self->updates_failures++);
     self->updates_at = now + delay;
@@ -163,11 +163,11 @@ s_telegram_done (void *ctx, const telegram_result_t *result)
     int64_t delay = alerts_done (self->alerts, result->chat, result->outcome,
                                  result->retry_after_ms, now);
     s_note_drops (self);
-    if (result->outcome == ALERTS_SENT)
+    if (result->outcome == ALERT_SENT)
         HC_LOG (self->log, HC_LOG_DEBUG, "telegram.sent",
                 hc_field_int ("chat", result->chat));
     else
-    if (result->outcome == ALERTS_FAILED)
+    if (result->outcome == ALERT_FAILED)
         HC_LOG (self->log, HC_LOG_ERROR, "telegram.failed",
                 hc_field_int ("chat", result->chat),
                 hc_field_int ("status", result->status),
@@ -189,7 +189,7 @@ s_pump (bot_t *self)
     while (alerts_next (self->alerts, now, &chat, &self->text)) {
         s_redact (self, &self->text);
         if (telegram_send (self->telegram, chat, hc_buf_str (&self->text))) {
-            int64_t delay = alerts_done (self->alerts, chat, ALERTS_RETRY, 0,
+            int64_t delay = alerts_done (self->alerts, chat, ALERT_RETRY, 0,
                                          now);
             HC_LOG (self->log, HC_LOG_WARN, "telegram.retry",
                     hc_field_int ("chat", chat), hc_field_int ("status", 0),
@@ -220,10 +220,11 @@ s_start (bot_t *self)
         return -1;
     }
     alerts_cfg_t alerts_cfg = {
-        cfg->telegram_min_level, cfg->telegram_interval_ms,
-        cfg->telegram_per_minute, cfg->telegram_merge_window_ms,
-        (size_t) cfg->telegram_queue_max, cfg->telegram_backoff_min_ms,
-        cfg->telegram_backoff_max_ms, cfg->client_error_burst, self->host};
+        cfg->telegram_min_level,
+        {cfg->telegram_interval_ms, cfg->telegram_per_minute,
+         cfg->telegram_merge_window_ms, (size_t) cfg->telegram_queue_max,
+         cfg->telegram_backoff_min_ms, cfg->telegram_backoff_max_ms},
+        cfg->client_error_burst, self->host};
     telegram_cfg_t telegram_cfg = {
         cfg->telegram_api_url, cfg->telegram_bot_token,
         cfg->telegram_timeout_ms, cfg->telegram_connect_timeout_ms,

@@ -7,6 +7,7 @@
     server may well have with thousands of clients connected.
 */
 #include "telegram.h"
+#include "alerts.h"         //  ALERTS_CHATS_MAX: a request per chat
 
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -259,7 +260,7 @@ telegram_classify (telegram_t *self, telegram_kind_t kind, bool curl_ok,
     result->updates_n = 0;
     result->why = "";
     if (!curl_ok) {
-        result->outcome = ALERTS_RETRY;
+        result->outcome = ALERT_RETRY;
         return;                 //  the caller says why
     }
     cJSON *root = cJSON_ParseWithLength (body, size);
@@ -276,7 +277,7 @@ telegram_classify (telegram_t *self, telegram_kind_t kind, bool curl_ok,
     if (status == 200 && cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (
                                            root, "ok"))
     &&  (kind == TELEGRAM_SEND || cJSON_IsArray (results))) {
-        result->outcome = ALERTS_SENT;
+        result->outcome = ALERT_SENT;
         result->why = "";
         if (kind == TELEGRAM_UPDATES)
             s_read_updates (self, results, result);
@@ -286,7 +287,7 @@ telegram_classify (telegram_t *self, telegram_kind_t kind, bool curl_ok,
         const cJSON *parameters = cJSON_GetObjectItemCaseSensitive (
             root, "parameters");
         int64_t seconds = s_number (parameters, "retry_after", -1);
-        result->outcome = ALERTS_RETRY_AFTER;
+        result->outcome = ALERT_RETRY_AFTER;
         result->retry_after_ms = seconds < 1 ? RETRY_AFTER_DEFAULT_MS
                                : seconds > RETRY_AFTER_MAX_MS / 1000
                                ? RETRY_AFTER_MAX_MS : seconds * 1000;
@@ -294,9 +295,9 @@ telegram_classify (telegram_t *self, telegram_kind_t kind, bool curl_ok,
     else
     //  A server error, or a 200 we cannot read: the API is having trouble
     if (status >= 500 || status == 200)
-        result->outcome = ALERTS_RETRY;
+        result->outcome = ALERT_RETRY;
     else
-        result->outcome = ALERTS_FAILED;
+        result->outcome = ALERT_FAILED;
 }
 
 //  One finished transfer: classify it, report it, forget it
@@ -522,33 +523,33 @@ telegram_test (bool verbose)
     assert (tg);
     telegram_result_t r = s_classify (tg, TELEGRAM_SEND, 200,
                                       "{\"ok\":true,\"result\":{}}");
-    assert (r.outcome == ALERTS_SENT && streq (r.why, ""));
+    assert (r.outcome == ALERT_SENT && streq (r.why, ""));
     r = s_classify (tg, TELEGRAM_SEND, 429,
                     "{\"ok\":false,\"error_code\":429,\"description\":"
                     "\"Too Many Requests: retry after 7\",\"parameters\":"
                     "{\"retry_after\":7}}");
-    assert (r.outcome == ALERTS_RETRY_AFTER && r.retry_after_ms == 7000);
+    assert (r.outcome == ALERT_RETRY_AFTER && r.retry_after_ms == 7000);
     assert (strstr (r.why, "HTTP 429: Too Many Requests"));
     r = s_classify (tg, TELEGRAM_SEND, 429, "<html>busy</html>");
-    assert (r.outcome == ALERTS_RETRY_AFTER && r.retry_after_ms == 5000);
+    assert (r.outcome == ALERT_RETRY_AFTER && r.retry_after_ms == 5000);
     r = s_classify (tg, TELEGRAM_SEND, 429, "{\"parameters\":"
                                             "{\"retry_after\":1e300}}");
-    assert (r.outcome == ALERTS_RETRY_AFTER && r.retry_after_ms == 5000);
+    assert (r.outcome == ALERT_RETRY_AFTER && r.retry_after_ms == 5000);
     r = s_classify (tg, TELEGRAM_SEND, 502, "Bad Gateway");
-    assert (r.outcome == ALERTS_RETRY && streq (r.why, "HTTP 502: reply is "
+    assert (r.outcome == ALERT_RETRY && streq (r.why, "HTTP 502: reply is "
                                                       "not JSON"));
     r = s_classify (tg, TELEGRAM_SEND, 200, "garbage{");
-    assert (r.outcome == ALERTS_RETRY);
+    assert (r.outcome == ALERT_RETRY);
     r = s_classify (tg, TELEGRAM_SEND, 200, "{\"ok\":false}");
-    assert (r.outcome == ALERTS_RETRY);
+    assert (r.outcome == ALERT_RETRY);
     //  A refusal for good; a description echoing the token is redacted
     r = s_classify (tg, TELEGRAM_SEND, 400,
                     "{\"ok\":false,\"description\":\"Bad Request: chat not "
                     "found for bot123:SECRET\"}");
-    assert (r.outcome == ALERTS_FAILED);
+    assert (r.outcome == ALERT_FAILED);
     assert (strstr (r.why, "bot<redacted>") && !strstr (r.why, "SECRET"));
     r = s_classify (tg, TELEGRAM_SEND, 401, "");
-    assert (r.outcome == ALERTS_FAILED);
+    assert (r.outcome == ALERT_FAILED);
 
     //  getUpdates: messages with text, the offset after the last update
     r = s_classify (tg, TELEGRAM_UPDATES, 200,
@@ -560,15 +561,15 @@ telegram_test (bool verbose)
                     "\"sticker\":{}}},"
                     "{\"update_id\":\"13\",\"message\":{\"chat\":"
                     "{\"id\":\"8\"},\"text\":\"hi\"}}]}");
-    assert (r.outcome == ALERTS_SENT && r.updates_n == 1);
+    assert (r.outcome == ALERT_SENT && r.updates_n == 1);
     assert (r.updates [0].chat == 77);
     assert (hc_str_eq_cstr (r.updates [0].text, "/start x"));
     assert (r.next_offset == 13);
     r = s_classify (tg, TELEGRAM_UPDATES, 200, "{\"ok\":true,\"result\":5}");
-    assert (r.outcome == ALERTS_RETRY);
+    assert (r.outcome == ALERT_RETRY);
     r = s_classify (tg, TELEGRAM_UPDATES, 409, "{\"ok\":false,\"description\""
                                                ":\"Conflict\"}");
-    assert (r.outcome == ALERTS_FAILED);
+    assert (r.outcome == ALERT_FAILED);
 
     //  Nothing in flight: no sockets, no timer, and nothing happens
     zmq_pollitem_t items [4];
@@ -588,7 +589,7 @@ telegram_test (bool verbose)
     }
     assert (telegram_active (tg) == 0);
     assert (last.kind == TELEGRAM_SEND && last.chat == 1);
-    assert (last.outcome == ALERTS_RETRY && last.status == 0);
+    assert (last.outcome == ALERT_RETRY && last.status == 0);
     telegram_destroy (&tg);
     telegram_destroy (&tg);
     if (verbose)

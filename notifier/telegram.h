@@ -14,7 +14,7 @@
 #ifndef TELEGRAM_H_INCLUDED
 #define TELEGRAM_H_INCLUDED
 
-#include "alerts.h"
+#include "alert.h"
 #include "../common/buf.h"
 
 #include <zmq.h>
@@ -38,8 +38,8 @@ typedef struct {
 typedef struct {
     telegram_kind_t kind;
     int64_t chat;               //  TELEGRAM_SEND: the chat
-    alerts_outcome_t outcome;   //  delivered, retry, or failed for good
-    int64_t retry_after_ms;     //  ALERTS_RETRY_AFTER: what the API said
+    alert_outcome_t outcome;    //  delivered, retry, or failed for good
+    int64_t retry_after_ms;     //  ALERT_RETRY_AFTER: what the API said
     long status;                //  HTTP status, 0 if there was no reply
     const char *why;            //  what went wrong (never the token)
     const telegram_update_t *updates;   //  TELEGRAM_UPDATES, if SENT

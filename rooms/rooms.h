@@ -5,12 +5,9 @@
     connection id encodes. The logic (sig_rooms) is plain functions; this
     file is only the socket loop.
 
-    Usage (args is a const hc_config_t *, copied by the actor):
-
-        zactor_t *rooms = zactor_new (rooms_actor, &cfg);
-        zstr_send (rooms, "START");
-        int rc;
-        zsock_recv (rooms, "i", &rc);       //  -1: could not bind
+    Started as every actor is (bus.h shows the calls): zactor_new with a
+    const hc_config_t * (copied by the actor), then START, which answers
+    0, or -1 when the ROUTER could not bind.
 */
 #ifndef ROOMS_H_INCLUDED
 #define ROOMS_H_INCLUDED

@@ -44,6 +44,7 @@
 #include "gateway/gw_tls.h"
 #include "gateway/gw_trace.h"
 #include "notifier/alert.h"
+#include "notifier/alert_queue.h"
 #include "notifier/alerts.h"
 #include "notifier/log_line.h"
 #include "notifier/notifier.h"
@@ -100,6 +101,7 @@ static const test_item_t s_tests [] = {
     {"p2p_calls", p2p_calls_test},
     {"rooms", rooms_test},
     {"alert", alert_test},
+    {"alert_queue", alert_queue_test},
     {"alerts", alerts_test},
     {"notifier", notifier_test},
     {"subscribers", subscribers_test},
