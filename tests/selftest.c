@@ -39,6 +39,7 @@
 #include "gateway/gw_link.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_p2p.h"
+#include "gateway/gw_refusals.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_signal.h"
 #include "gateway/gw_tls.h"
@@ -92,6 +93,7 @@ static const test_item_t s_tests [] = {
     {"gw_metrics", gw_metrics_test},
     {"gw_json", gw_json_test},
     {"gw_p2p", gw_p2p_test},
+    {"gw_refusals", gw_refusals_test},
     {"gw_session", gw_session_test},
     {"gw_signal", gw_signal_test},
     {"gw_tls", gw_tls_test},
