@@ -10,11 +10,24 @@
 #include <stdio.h>
 #include <string.h>
 
+//  True when the few bytes (under eight) are all ASCII: a short name or
+//  a key, which most strings in a message are
+static inline bool
+s_short_ascii (const uint8_t *s, size_t size)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < size; i++)
+        any |= s [i];
+    return (any & 0x80) == 0;
+}
+
 bool
 utf8_valid (const void *data, size_t size)
 {
     const uint8_t *s = (const uint8_t *) data;
     const uint8_t *end = s + size;
+    if (size < 8 && s_short_ascii (s, size))
+        return true;
     while (s < end) {
         //  Fast paths: 32 ASCII bytes at a time (an SDP is all ASCII: a
         //  test per 32 bytes), then eight
