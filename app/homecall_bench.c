@@ -1,5 +1,6 @@
 /*  homecall_bench.c - a load generator for HomeCall (and for PeerJS, and
-    for the bare relay of tests/bench), on libwebsockets' client side
+    for the bare relay of tests/bench), with its own WebSocket client on
+    epoll (bench/bench_net.c)
 
     homecall-bench [--mode closed|open|idle] [--dialect signal|p2p|peerjs]
                    [--url ws://HOST:PORT[/PATH]] [--pid PID] ...

@@ -118,6 +118,19 @@ bench_proc_delta (const bench_proc_sample_t *before,
             }
 }
 
+double
+bench_proc_loadavg (void)
+{
+    double load = -1;
+    FILE *file = fopen ("/proc/loadavg", "r");
+    if (file) {
+        if (fscanf (file, "%lf", &load) != 1)
+            load = -1;
+        fclose (file);
+    }
+    return load;
+}
+
 void
 bench_proc_test (bool verbose)
 {
@@ -139,6 +152,7 @@ bench_proc_test (bool verbose)
     assert (threads > 0);
     //  A process that is not there
     assert (bench_proc_sample (0, &after) == -1);
+    assert (bench_proc_loadavg () >= 0);
     if (verbose)
         printf ("OK\n");
 }

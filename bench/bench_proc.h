@@ -34,6 +34,9 @@ void
     bench_proc_delta (const bench_proc_sample_t *before,
                       const bench_proc_sample_t *after,
                       bench_proc_sample_t *delta);
+//  The machine's 1-minute load average (/proc/loadavg), or -1
+double
+    bench_proc_loadavg (void);
 void
     bench_proc_test (bool verbose);
 

@@ -83,17 +83,24 @@ bench_report_json (const bench_opts_t *opts, const bench_result_t *result,
         s_latency_json (out, opts->mode == BENCH_CLOSED ? "rtt_us"
                                                          : "latency_us",
                         &result->latency);
-    if (opts->mode == BENCH_OPEN)
+    if (opts->mode == BENCH_OPEN) {
         s_latency_json (out, "send_late_us", &result->late);
-    fprintf (out, ",\"bench_cpu_s\":%.3f,\"bench_cpu_us_per_msg\":%.2f",
-             result->self_cpu_s, s_us_per_msg (result->self_cpu_s, result));
+        s_latency_json (out, "relay_us", &result->relay);
+    }
+    fprintf (out, ",\"load\":{\"begin\":%.2f,\"end\":%.2f}",
+             result->load_begin, result->load_end);
+    fprintf (out, ",\"bench_cpu_s\":%.3f,\"bench_cpu_us_per_msg\":%.2f,"
+             "\"bench_cpu_share\":%.3f", result->self_cpu_s,
+             s_us_per_msg (result->self_cpu_s, result),
+             s_per (result->self_cpu_s, window));
     if (result->server) {
         const bench_proc_sample_t *cpu = &result->cpu;
         fprintf (out, ",\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"user_s\":%.3f,"
-                 "\"sys_s\":%.3f,\"cpu_us_per_msg\":%.2f,\"rss_bytes\":%llu,"
-                 "\"rss_before\":%llu,\"rss_ready\":%llu,"
+                 "\"sys_s\":%.3f,\"cpu_share\":%.3f,\"cpu_us_per_msg\":%.2f,"
+                 "\"rss_bytes\":%llu,\"rss_before\":%llu,\"rss_ready\":%llu,"
                  "\"rss_per_conn\":%.0f", (int) opts->pid,
                  cpu->user + cpu->sys, cpu->user, cpu->sys,
+                 s_per (cpu->user + cpu->sys, window),
                  s_us_per_msg (cpu->user + cpu->sys, result),
                  (unsigned long long) cpu->rss_bytes,
                  (unsigned long long) result->rss_before,
@@ -134,8 +141,9 @@ s_server_human (const bench_opts_t *opts, const bench_result_t *result,
                  s_per (total * 100, result->measured_s));
         return;
     }
-    fprintf (out, "; server %.2f us CPU per relayed msg (",
-             s_us_per_msg (total, result));
+    fprintf (out, "; server %.2f us CPU per relayed msg, %.0f%% of a core (",
+             s_us_per_msg (total, result),
+             s_per (total * 100, result->measured_s));
     bool any = false;
     for (size_t i = 0; i < cpu->threads_n; i++) {
         const bench_proc_thread_t *thread = &cpu->threads [i];
@@ -175,6 +183,11 @@ bench_report_human (const bench_opts_t *opts, const bench_result_t *result,
         fprintf (out, " p50 %.0f us p99 %.0f us p99.9 %.0f us",
                  result->latency.p50, result->latency.p99,
                  result->latency.p999);
+        if (opts->mode == BENCH_OPEN)
+            fprintf (out, " (the bench sent late by p50 %.0f us p99 %.0f us; "
+                     "from the actual send p50 %.0f us p99 %.0f us)",
+                     result->late.p50, result->late.p99, result->relay.p50,
+                     result->relay.p99);
     }
     if (result->connect_failures || result->errors)
         fprintf (out, ", %d failed connects, %llu errors",
@@ -183,9 +196,11 @@ bench_report_human (const bench_opts_t *opts, const bench_result_t *result,
     if (result->server)
         s_server_human (opts, result, out);
     if (opts->mode != BENCH_IDLE)
-        fprintf (out, "; bench %.2f us CPU per msg",
-                 s_us_per_msg (result->self_cpu_s, result));
-    fprintf (out, "\n");
+        fprintf (out, "; bench %.2f us CPU per msg, %.0f%% of a core",
+                 s_us_per_msg (result->self_cpu_s, result),
+                 s_per (result->self_cpu_s * 100, window));
+    fprintf (out, "; load %.2f to %.2f\n", result->load_begin,
+             result->load_end);
 }
 
 void
@@ -229,8 +244,8 @@ bench_report_test (bool verbose)
     bench_report_human (&opts, &result, out);
     fflush (out);
     assert (strstr (text, "250 round trips/s"));
-    assert (strstr (text, "server 10.00 us CPU per relayed msg (hc-gateway "
-                          "6.00, 6.00 sys)"));
+    assert (strstr (text, "server 10.00 us CPU per relayed msg, 0% of a core "
+                          "(hc-gateway 6.00, 6.00 sys)"));
     fclose (out);
     free (text);
     if (verbose)

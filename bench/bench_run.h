@@ -47,6 +47,9 @@ typedef struct {
     uint64_t drops;             //  ready connections closed by the server
     bench_lat_summary_t latency;    //  closed: RTT; open: from schedule
     bench_lat_summary_t late;   //  open: send time minus schedule
+    bench_lat_summary_t relay;  //  open: arrival minus send time
+    double load_begin;          //  1-minute load average as the window began
+    double load_end;            //  ... and as it ended
     double self_cpu_s;          //  the bench's own CPU in the window
     bool server;                //  the server's figures below are known
     bench_proc_sample_t cpu;    //  server CPU in the window, RSS at its end

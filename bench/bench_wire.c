@@ -65,9 +65,10 @@ s_sdp_new (size_t size, size_t *mark_at)
         "a=ssrc:3735928559 cname:hcbenchcname0001\\r\\n"
         "a=ssrc:3735928559 msid:hcb track0\\r\\n",
     };
-    char head [64];
-    int head_n = snprintf (head, sizeof (head), "v=0\\r\\n" MARK "%0*d 2 IN "
-                           "IP4 127.0.0.1\\r\\n", MARK_DIGITS, 0);
+    char head [96];
+    int head_n = snprintf (head, sizeof (head), "v=0\\r\\n" MARK "%0*d %0*d "
+                           "IN IP4 127.0.0.1\\r\\n", MARK_DIGITS, 0,
+                           MARK_DIGITS, 0);
     size_t need = (size_t) head_n + 1;
     if (size < need)
         size = need;            //  smaller payloads still carry the mark
@@ -134,10 +135,20 @@ bench_wire_max (bench_wire_t *self)
     return self->sdp_size + 256 + 3 * sizeof (self->tag);
 }
 
-//  Writes head, the SDP with due_ns in its mark, then tail
+//  Writes value as MARK_DIGITS decimal digits, zero-padded
+static void
+s_digits (char *to, uint64_t value)
+{
+    for (int i = MARK_DIGITS - 1; i >= 0; i--) {
+        to [i] = (char) ('0' + value % 10);
+        value /= 10;
+    }
+}
+
+//  Writes head, the SDP with due_ns and sent_ns in its mark, then tail
 static size_t
 s_with_sdp (bench_wire_t *self, char *out, size_t size, const char *head,
-            const char *tail, uint64_t due_ns)
+            const char *tail, uint64_t due_ns, uint64_t sent_ns)
 {
     size_t head_n = strlen (head), tail_n = strlen (tail);
     if (head_n + self->sdp_size + tail_n + 1 > size)
@@ -145,9 +156,8 @@ s_with_sdp (bench_wire_t *self, char *out, size_t size, const char *head,
     memcpy (out, head, head_n);
     char *sdp = out + head_n;
     memcpy (sdp, self->sdp, self->sdp_size);
-    char digits [MARK_DIGITS + 1];
-    snprintf (digits, sizeof (digits), "%0*" PRIu64, MARK_DIGITS, due_ns);
-    memcpy (sdp + self->mark_at, digits, MARK_DIGITS);
+    s_digits (sdp + self->mark_at, due_ns);
+    s_digits (sdp + self->mark_at + MARK_DIGITS + 1, sent_ns);
     memcpy (sdp + self->sdp_size, tail, tail_n);
     size_t length = head_n + self->sdp_size + tail_n;
     out [length] = 0;
@@ -156,14 +166,17 @@ s_with_sdp (bench_wire_t *self, char *out, size_t size, const char *head,
 
 size_t
 bench_wire_render (bench_wire_t *self, bench_out_t what, int pair,
-                   bool caller, bool first, uint64_t due_ns, char *out,
-                   size_t size)
+                   bool caller, bool first, uint64_t due_ns, uint64_t sent_ns,
+                   char *out, size_t size)
 {
     //  Ids: TAGaN calls TAGbN; in /signal both are in room TAGrN
     char me [48], peer [48], head [256];
-    snprintf (me, sizeof (me), "%s%c%d", self->tag, caller ? 'a' : 'b', pair);
-    snprintf (peer, sizeof (peer), "%s%c%d", self->tag, caller ? 'b' : 'a',
-              pair);
+    if (self->dialect != BENCH_SIGNAL) {
+        snprintf (me, sizeof (me), "%s%c%d", self->tag, caller ? 'a' : 'b',
+                  pair);
+        snprintf (peer, sizeof (peer), "%s%c%d", self->tag,
+                  caller ? 'b' : 'a', pair);
+    }
     bool offer = what == BENCH_OUT_OFFER;
     int n = 0;
     switch (self->dialect) {
@@ -179,11 +192,11 @@ bench_wire_render (bench_wire_t *self, bench_out_t what, int pair,
             else
             if (what == BENCH_OUT_KEEPALIVE)
                 return 0;       //  WebSocket pings keep /signal alive
-            else {
-                snprintf (head, sizeof (head), "{\"type\":\"%s\",\"sdp\":\"",
-                          offer ? "offer" : "answer");
-                return s_with_sdp (self, out, size, head, "\"}", due_ns);
-            }
+            else
+                return s_with_sdp (self, out, size,
+                                   offer ? "{\"type\":\"offer\",\"sdp\":\""
+                                         : "{\"type\":\"answer\",\"sdp\":\"",
+                                   "\"}", due_ns, sent_ns);
             break;
         case BENCH_P2P:
             if (what == BENCH_OUT_HELLO)
@@ -208,7 +221,8 @@ bench_wire_render (bench_wire_t *self, bench_out_t what, int pair,
                               offer ? "OFFER" : "ANSWER", me,
                               offer ? "offer" : "answer",
                               offer ? "offer" : "answer");
-                return s_with_sdp (self, out, size, head, "\"}}", due_ns);
+                return s_with_sdp (self, out, size, head, "\"}}", due_ns,
+                                   sent_ns);
             }
             break;
         case BENCH_PEERJS:
@@ -222,37 +236,46 @@ bench_wire_render (bench_wire_t *self, bench_out_t what, int pair,
                           "{\"type\":\"%s\",\"sdp\":\"",
                           offer ? "OFFER" : "ANSWER", peer,
                           offer ? "offer" : "answer");
-                return s_with_sdp (self, out, size, head, "\"}}}", due_ns);
+                return s_with_sdp (self, out, size, head, "\"}}}", due_ns,
+                                   sent_ns);
             }
             break;
     }
     return n > 0 && (size_t) n < size ? (size_t) n : 0;
 }
 
-//  The schedule in a frame's mark, or 0
+//  MARK_DIGITS digits at digit, or 0 if they are not all digits
 static uint64_t
-s_due (const char *data, size_t size)
+s_number (const char *digit)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < MARK_DIGITS; i++) {
+        if (digit [i] < '0' || digit [i] > '9')
+            return 0;
+        value = value * 10 + (uint64_t) (digit [i] - '0');
+    }
+    return value;
+}
+
+//  The schedule and the send time in a frame's mark, or 0s
+static void
+s_stamps (const char *data, size_t size, uint64_t *due_ns, uint64_t *sent_ns)
 {
     if (size > SCAN_MAX)
         size = SCAN_MAX;
     const char *mark = (const char *) memmem (data, size, MARK, strlen (MARK));
-    if (!mark || (size_t) (mark - data) + strlen (MARK) + MARK_DIGITS > size)
-        return 0;
-    uint64_t due = 0;
-    for (const char *digit = mark + strlen (MARK);
-         digit < mark + strlen (MARK) + MARK_DIGITS; digit++) {
-        if (*digit < '0' || *digit > '9')
-            return 0;
-        due = due * 10 + (uint64_t) (*digit - '0');
-    }
-    return due;
+    size_t need = strlen (MARK) + 2 * MARK_DIGITS + 1;
+    if (!mark || (size_t) (mark - data) + need > size)
+        return;
+    *due_ns = s_number (mark + strlen (MARK));
+    *sent_ns = s_number (mark + strlen (MARK) + MARK_DIGITS + 1);
 }
 
 bench_in_t
 bench_wire_classify (bench_wire_t *self, const char *data, size_t size,
-                     bool ready, uint64_t *due_ns)
+                     bool ready, uint64_t *due_ns, uint64_t *sent_ns)
 {
-    *due_ns = 0;
+    *due_ns = *sent_ns = 0;
     //  Every server frame of the three begins with its type
     static const char prefix [] = "{\"type\":\"";
     size_t prefix_n = sizeof (prefix) - 1;
@@ -289,7 +312,7 @@ bench_wire_classify (bench_wire_t *self, const char *data, size_t size,
     if (kind == BENCH_IN_ERROR && !ready && self->dialect != BENCH_PEERJS)
         kind = BENCH_IN_READY;
     if (kind == BENCH_IN_OFFER || kind == BENCH_IN_ANSWER)
-        *due_ns = s_due (data, size);
+        s_stamps (data, size, due_ns, sent_ns);
     return kind;
 }
 
@@ -302,13 +325,14 @@ bench_wire_test (bool verbose)
     assert (bench_wire_dialect ("p2p", &dialect) == 0 && dialect == BENCH_P2P);
     assert (bench_wire_dialect ("nope", &dialect) == -1);
     char out [4096], path [256];
-    uint64_t due;
+    uint64_t due, sent;
     for (int d = 0; d < 3; d++) {
         bench_wire_t *wire = bench_wire_new ((bench_dialect_t) d, "t", 1500);
         assert (wire);
         assert (bench_wire_max (wire) < sizeof (out));
         size_t n = bench_wire_render (wire, BENCH_OUT_OFFER, 7, true, true,
-                                      12345678901234567ull, out, sizeof (out));
+                                      12345678901234567ull, 89ull, out,
+                                      sizeof (out));
         assert (n > 1500 && n < bench_wire_max (wire) && out [n] == 0);
         assert (out [0] == '{' && out [n - 1] == '}');
         //  A relayed copy, as each server writes it, gives the schedule back
@@ -323,17 +347,19 @@ bench_wire_test (bool verbose)
                 : "{\"type\":\"OFFER\",\"src\":\"ta7\",\"dst\":\"tb7\","
                   "\"payload\":{\"type\":\"media\",\"sdp\":{\"sdp\":\"", sdp);
         assert (bench_wire_classify (wire, relayed, strlen (relayed), true,
-                                     &due) == BENCH_IN_OFFER);
-        assert (due == 12345678901234567ull);
+                                     &due, &sent) == BENCH_IN_OFFER);
+        assert (due == 12345678901234567ull && sent == 89);
         //  Errors: the barrier's answer before ready, errors after
         const char *error = d == BENCH_PEERJS
             ? "{\"type\":\"ERROR\",\"payload\":{}}"
             : "{\"type\":\"error\",\"message\":\"x\"}";
-        assert (bench_wire_classify (wire, error, strlen (error), true, &due)
+        assert (bench_wire_classify (wire, error, strlen (error), true, &due,
+                                     &sent)
                 == BENCH_IN_ERROR);
-        assert (bench_wire_classify (wire, error, strlen (error), false, &due)
+        assert (bench_wire_classify (wire, error, strlen (error), false, &due,
+                                     &sent)
                 == (d == BENCH_PEERJS ? BENCH_IN_ERROR : BENCH_IN_READY));
-        assert (bench_wire_classify (wire, "PONG", 4, true, &due)
+        assert (bench_wire_classify (wire, "PONG", 4, true, &due, &sent)
                 == BENCH_IN_OTHER);
         bench_wire_path (wire, bench_wire_default_path ((bench_dialect_t) d),
                          "peerjs", 7, false, path, sizeof (path));
@@ -345,23 +371,24 @@ bench_wire_test (bool verbose)
     //  The frames themselves, where short
     bench_wire_t *wire = bench_wire_new (BENCH_SIGNAL, "t", 10);
     size_t n = bench_wire_render (wire, BENCH_OUT_HELLO, 3, false, true, 0,
-                                  out, sizeof (out));
+                                  0, out, sizeof (out));
     assert (n && strcmp (out, "{\"type\":\"join\",\"room\":\"tr3\","
                               "\"user\":\"b\"}") == 0);
-    n = bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, true, 42, out,
-                           sizeof (out));
+    n = bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, true, 42, 43,
+                           out, sizeof (out));
     assert (n && strstr (out, "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\no=hcb "
-                              "00000000000000000042 2 IN") == out);
-    assert (bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, true, 42,
+                              "00000000000000000042 00000000000000000043 "
+                              "IN") == out);
+    assert (bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, true, 42, 43,
                                out, 20) == 0);      //  too small: nothing
     bench_wire_destroy (&wire);
     wire = bench_wire_new (BENCH_P2P, "t", 10);
-    n = bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, false, 1, out,
+    n = bench_wire_render (wire, BENCH_OUT_ANSWER, 3, false, false, 1, 1, out,
                            sizeof (out));
     assert (strstr (out, "{\"route\":\"UPDATE_ANSWER\",\"userId\":\"tb3\","
                          "\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0")
             == out);
-    n = bench_wire_render (wire, BENCH_OUT_OFFER, 3, true, true, 1, out,
+    n = bench_wire_render (wire, BENCH_OUT_OFFER, 3, true, true, 1, 1, out,
                            sizeof (out));
     assert (strstr (out, "{\"route\":\"OFFER\",\"userId\":\"ta3\",\"name\":"
                          "\"ta3\",\"candidates\":[\"tb3\"],\"offer\":") == out);

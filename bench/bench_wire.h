@@ -7,8 +7,10 @@
             registered, OFFER/ANSWER carry "dst" and come back with "src"
 
     Every relayed signal carries an SDP-like text whose "o=hcb " line holds
-    the time it was due to be sent (CLOCK_MONOTONIC ns, 20 digits), so the
-    receiver, in the same process, measures latency from the schedule.
+    the time it was due to be sent and the time it was sent
+    (CLOCK_MONOTONIC ns, 20 digits each), so the receiver, in the same
+    process, measures latency from the schedule, and apart from it the
+    bench's own lateness.
 */
 #ifndef BENCH_WIRE_H_INCLUDED
 #define BENCH_WIRE_H_INCLUDED
@@ -68,15 +70,16 @@ void
 size_t
     bench_wire_render (bench_wire_t *self, bench_out_t what, int pair,
                        bool caller, bool first, uint64_t due_ns,
-                       char *out, size_t size);
+                       uint64_t sent_ns, char *out, size_t size);
 //  The largest frame render writes
 size_t
     bench_wire_max (bench_wire_t *self);
 //  Classifies a received frame from its first bytes; for offers and
-//  answers *due_ns is the sender's schedule (0 if not found)
+//  answers *due_ns is the sender's schedule and *sent_ns when it sent
+//  (0 if not found)
 bench_in_t
     bench_wire_classify (bench_wire_t *self, const char *data, size_t size,
-                         bool ready, uint64_t *due_ns);
+                         bool ready, uint64_t *due_ns, uint64_t *sent_ns);
 void
     bench_wire_test (bool verbose);
 

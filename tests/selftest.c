@@ -4,9 +4,12 @@
 */
 #include "app/replay_trace.h"
 #include "bench/bench_lat.h"
+#include "bench/bench_net.h"
 #include "bench/bench_proc.h"
 #include "bench/bench_report.h"
+#include "bench/bench_sched.h"
 #include "bench/bench_wire.h"
+#include "bench/bench_ws.h"
 #include "common/buf.h"
 #include "common/bus.h"
 #include "common/config.h"
@@ -118,9 +121,12 @@ static const test_item_t s_tests [] = {
     {"gw_trace", gw_trace_test},
     {"replay_trace", rt_trace_test},
     {"bench_lat", bench_lat_test},
+    {"bench_net", bench_net_test},
     {"bench_proc", bench_proc_test},
     {"bench_report", bench_report_test},
+    {"bench_sched", bench_sched_test},
     {"bench_wire", bench_wire_test},
+    {"bench_ws", bench_ws_test},
 };
 
 #define TESTS_N (sizeof (s_tests) / sizeof (s_tests [0]))

@@ -107,14 +107,24 @@ class Bench(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertRegex(done.stdout, r"\n\| 20 \| \d+ \| 0 \| ")
 
-    def test_compare_smoke(self):
-        done = subprocess.run([os.path.join(TOP, "tests", "bench",
-                                            "compare.sh"), "--smoke",
-                               "--build", BUILD], capture_output=True,
-                              text=True, timeout=120)
+    def script(self, name, timeout):
+        """Runs tests/bench/NAME --smoke; returns what it printed."""
+        done = subprocess.run([os.path.join(TOP, "tests", "bench", name),
+                               "--smoke", "--build", BUILD],
+                              capture_output=True, text=True, timeout=timeout)
         self.assertEqual(done.returncode, 0, done.stderr)
+        return done
+
+    def test_compare_smoke(self):
+        done = self.script("compare.sh", 120)
         self.assertIn("| bare lws-on-libev relay | ", done.stdout)
         self.assertIn("| homecall, defaults (LOG_LEVEL=info) | ", done.stdout)
+
+    def test_open_loop_smoke(self):
+        done = self.script("open_loop.sh", 60)
+        self.assertRegex(done.stdout, r"\| bare lws-on-libev relay \| \d+ / ")
+        self.assertRegex(done.stdout,
+                         r"\| homecall, defaults \(LOG_LEVEL=info\) \| \d+ / ")
 
 
 if __name__ == "__main__":
