@@ -79,6 +79,8 @@ static const test_item_t s_tests [] = {
     {"sock", hc_sock_test},
     {"batch", hc_batch_test},
     {"config", hc_config_test},
+    {"config_options", hc_config_options_test},
+    {"config_value", hc_config_value_test},
     {"dotenv", hc_dotenv_test},
     {"netlist", hc_netlist_test},
     {"origins", hc_origins_test},
