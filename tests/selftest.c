@@ -36,6 +36,7 @@
 #include "gateway/gw_demo.h"
 #include "gateway/gw_http.h"
 #include "gateway/gw_ice.h"
+#include "gateway/gw_arena.h"
 #include "gateway/gw_json.h"
 #include "gateway/gw_linger.h"
 #include "gateway/gw_liveness.h"
@@ -96,7 +97,9 @@ static const test_item_t s_tests [] = {
     {"gw_linger", gw_linger_test},
     {"gw_liveness", gw_liveness_test},
     {"gw_metrics", gw_metrics_test},
+    {"gw_arena", gw_arena_test},
     {"gw_json", gw_json_test},
+    {"gw_json_scan", gw_json_scan_test},
     {"gw_p2p", gw_p2p_test},
     {"gw_refusals", gw_refusals_test},
     {"gw_session", gw_session_test},
