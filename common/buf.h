@@ -63,7 +63,9 @@ hc_buf_append_cstr (hc_buf_t *self, const char *s)
 static inline void
 hc_buf_append_char (hc_buf_t *self, char c)
 {
-    if (hc_buf_ensure (self, 1))
+    //  hc_buf_ensure's test, without a call while there is room
+    if ((!self->failed && self->len + 2 <= self->cap)
+    ||  hc_buf_ensure (self, 1))
         self->data [self->len++] = c;
 }
 

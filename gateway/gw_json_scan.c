@@ -22,9 +22,11 @@ s_skip_ws (const char *p, const char *end)
     return p;
 }
 
-//  True if one of the eight bytes in word is a quote, a backslash or a
-//  control character (the bytes a string scan must look at)
-static inline bool
+//  The bytes of word a string scan must look at (a quote, a backslash, a
+//  control character), as the high bit of each such byte. Bytes above the
+//  first one may be marked too (a borrow runs upward), so only the first
+//  mark counts.
+static inline uint64_t
 s_word_special (uint64_t word)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -32,18 +34,41 @@ s_word_special (uint64_t word)
     uint64_t zero_quote = (quote - ones) & ~quote;
     uint64_t zero_slash = (slash - ones) & ~slash;
     uint64_t control = (word - ones * 0x20) & ~word;
-    return ((zero_quote | zero_slash | control) & highs) != 0;
+    return (zero_quote | zero_slash | control) & highs;
+}
+
+//  How many bytes of the word come before its first marked one (0 where
+//  the byte order is not known: the byte loop then finds it)
+static inline size_t
+s_first_marked (uint64_t special)
+{
+#if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t) __builtin_ctzll (special) / 8;
+#elif defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (size_t) __builtin_clzll (special) / 8;
+#else
+    (void) special;
+    return 0;
+#endif
 }
 
 //  p at the opening quote; returns the byte after the closing quote. An
-//  SDP is kilobytes of plain text: those go eight bytes at a step.
+//  SDP is kilobytes of plain text: those go eight bytes at a step, and
+//  from a word with a \r\n straight to its backslash.
 static const char *
 s_skip_string (const char *p, const char *end, bool *strict)
 {
     for (p++; p < end; p++) {
-        uint64_t word;
-        while (end - p >= 8 && (memcpy (&word, p, 8), !s_word_special (word)))
+        while (end - p >= 8) {
+            uint64_t word;
+            memcpy (&word, p, 8);
+            uint64_t special = s_word_special (word);
+            if (special) {
+                p += s_first_marked (special);
+                break;
+            }
             p += 8;
+        }
         if (p >= end)
             break;
         unsigned char c = (unsigned char) *p;
@@ -362,6 +387,15 @@ gw_json_scan_test (bool verbose)
                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
         snprintf (text20, sizeof (text20), "{\"c\":%s}", value);
         s_expect_span (text20, "c", value);
+    }
+
+    //  ...and at a control character, which makes the value not strict
+    for (int cut = 0; cut < 20; cut++) {
+        char text20 [80];
+        snprintf (text20, sizeof (text20), "{\"c\":\"%.*s\x01%.*s\"}", cut,
+                  "abcdefghijklmnopqrstuvwxyz", 19 - cut,
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        s_expect_span (text20, "c", NULL);
     }
 
     //  Members: in order, duplicates kept, escaped names decoded
