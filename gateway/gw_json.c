@@ -69,20 +69,6 @@ gw_json_member (const cJSON *object, const char *key)
     return found;
 }
 
-//  The quoted string [q0, q1) has no escape cJSON must decode with care
-//  (only \\n, \\" and the like, no \\u) and no raw control character
-static bool
-s_string_plain (const char *q0, const char *q1)
-{
-    const char *p = q0 + 1, *end = q1 - 1;
-    while ((p = (const char *) memchr (p, '\\', (size_t) (end - p)))) {
-        if (!strchr ("bfnrt\"\\/", p [1]) || p [1] == 0)
-            return false;
-        p += 2;
-    }
-    return true;
-}
-
 cJSON *
 gw_json_parse_skipping (const char *text, size_t len, const char *const *keys,
                         gw_span_t *spans, size_t keys_n)
@@ -103,8 +89,7 @@ gw_json_parse_skipping (const char *text, size_t len, const char *const *keys,
             spans [k] = (gw_span_t) {member.value, member.strict, true};
             const char *v0 = member.value.ptr, *v1 = v0 + member.value.len;
             if (member.value.len >= GW_SKIP_MIN && *v0 == '"'
-            &&  member.strict && cuts < 2 * GW_SKIP_MAX
-            &&  s_string_plain (v0, v1)) {
+            &&  member.strict && member.plain && cuts < 2 * GW_SKIP_MAX) {
                 cut [cuts++] = v0 + 1;      //  the quotes stay
                 cut [cuts++] = v1 - 1;
                 kept -= member.value.len - 2;

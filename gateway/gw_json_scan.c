@@ -52,11 +52,25 @@ s_first_marked (uint64_t special)
 #endif
 }
 
+//  True for the letter after a backslash of \n, \", \/ and the like
+static inline bool
+s_one_letter_escape (char c)
+{
+    switch (c) {
+        case 'b': case 'f': case 'n': case 'r': case 't':
+        case '"': case '\\': case '/':
+            return true;
+        default:
+            return false;
+    }
+}
+
 //  p at the opening quote; returns the byte after the closing quote. An
 //  SDP is kilobytes of plain text: those go eight bytes at a step, and
-//  from a word with a \r\n straight to its backslash.
+//  from a word with a \r\n straight to its backslash. *plain turns false
+//  at an escape other than the one-letter ones (\n, \", ...).
 static const char *
-s_skip_string (const char *p, const char *end, bool *strict)
+s_skip_string (const char *p, const char *end, bool *strict, bool *plain)
 {
     for (p++; p < end; p++) {
         while (end - p >= 8) {
@@ -74,8 +88,11 @@ s_skip_string (const char *p, const char *end, bool *strict)
         unsigned char c = (unsigned char) *p;
         if (c == '"')
             return p + 1;
-        if (c == '\\')
+        if (c == '\\') {
             p++;
+            if (p < end && !s_one_letter_escape (*p))
+                *plain = false;
+        }
         else
         if (c < 0x20)
             *strict = false;
@@ -131,8 +148,9 @@ s_skip_value (const char *p, const char *end, bool *strict, int depth)
 {
     if (p >= end || depth > GW_JSON_DEPTH_MAX)
         return NULL;
+    bool plain;
     if (*p == '"')
-        return s_skip_string (p, end, strict);
+        return s_skip_string (p, end, strict, &plain);
     if (*p == '{' || *p == '[') {
         char close = *p == '{' ? '}' : ']';
         p = s_skip_ws (p + 1, end);
@@ -142,7 +160,7 @@ s_skip_value (const char *p, const char *end, bool *strict, int depth)
             if (close == '}') {
                 if (*p != '"')
                     return NULL;
-                p = s_skip_string (p, end, strict);      //  key
+                p = s_skip_string (p, end, strict, &plain);     //  key
                 if (!p)
                     return NULL;
                 p = s_skip_ws (p, end);
@@ -199,8 +217,8 @@ gw_json_scan_next (const char **p, const char *end, gw_member_t *member)
     if (q >= end || *q == '}')
         return false;
     const char *k0 = q;
-    bool key_strict = true;
-    q = s_skip_string (q, end, &key_strict);
+    bool key_strict = true, key_plain;
+    q = s_skip_string (q, end, &key_strict, &key_plain);
     const char *k1 = q;
     if (q)
         q = s_skip_ws (q, end);
@@ -211,7 +229,9 @@ gw_json_scan_next (const char **p, const char *end, gw_member_t *member)
     q = s_skip_ws (q + 1, end);
     const char *v0 = q;
     member->strict = true;
-    q = s_skip_value (q, end, &member->strict, 2);
+    member->plain = *q == '"';
+    q = member->plain ? s_skip_string (q, end, &member->strict, &member->plain)
+                      : s_skip_value (q, end, &member->strict, 2);
     if (!q) {
         *p = NULL;
         return false;
@@ -303,7 +323,8 @@ gw_json_minify (hc_buf_t *out, const char *text, size_t len)
     for (const char *q = text; q < end; q++) {
         unsigned char c = (unsigned char) *q;
         if (c == '"') {         //  a string, as it is, if its escapes are
-            const char *close = s_skip_string (q, end, &strict);
+            bool plain;
+            const char *close = s_skip_string (q, end, &strict, &plain);
             if (!s_escapes_valid (q + 1, close - 1)) {
                 out->len = mark;
                 return false;
@@ -409,6 +430,12 @@ gw_json_scan_test (bool verbose)
     assert (hc_str_eq_cstr (members [1].value, "{\"sdp\":\"v\"}"));
     assert (hc_str_eq_cstr (members [3].value, "2") && members [3].strict);
     assert (gw_json_members (text, strlen (text), members, 3) == -1);
+    //  Plain: a string with one-letter escapes at most
+    text = "{\"a\":\"x\\r\\n\\\"y\",\"b\":\"\\u0041\","
+           "\"c\":[\"z\"],\"d\":\"\"}";
+    assert (gw_json_members (text, strlen (text), members, 4) == 4);
+    assert (members [0].plain && !members [1].plain && !members [2].plain
+            && members [3].plain);
     assert (gw_json_members ("{}", 2, members, 4) == 0);
     assert (gw_json_members ("[1]", 3, members, 4) == -1);
 

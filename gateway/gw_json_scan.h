@@ -21,6 +21,8 @@ typedef struct {
                                 //  parse on this thread)
     hc_str_t value;             //  the original text of its value
     bool strict;                //  the value is JSON a browser accepts
+    bool plain;                 //  a string, its escapes one-letter ones
+                                //  (\n, \", ...): cJSON need not decode it
 } gw_member_t;
 
 //  Walks the top-level members of the object in text:
