@@ -2,10 +2,8 @@
     actor boundary
 
     Each message is two ZeroMQ frames: an ASCII verb (or a bus topic), then
-    one msgpack map with short keys. The codec (msg*.c) is the only code
-    that reads or writes msgpack, and it does so itself: msg_enc.c writes
-    the bytes, msg_dec.c reads them in place (msgpack-c's packer and object
-    tree cost more than the rest of a decode). A message kind is declared once, as zproto declares Malamute's:
+    one msgpack map with short keys. This file is the only place that calls
+    msgpack. A message kind is declared once, as zproto declares Malamute's:
     a table of its keys (msg_key_t), which the encoder and the decoder both
     walk. Adding a field is one line in that table; the kinds themselves
     live in msg_rooms.h (gateway <-> rooms) and msg_log.h (the bus record).

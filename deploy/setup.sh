@@ -21,7 +21,7 @@ cd "$top"
 
 BUILD_PACKAGES="build-essential cmake pkg-config \
 libwebsockets-dev libwebsockets-evlib-ev libev-dev \
-libczmq-dev libzmq3-dev libcjson-dev libcurl4-openssl-dev \
+libczmq-dev libzmq3-dev libmsgpack-dev libcjson-dev libcurl4-openssl-dev \
 libssl-dev"
 TEST_PACKAGES="python3 python3-websockets python3-zmq chromium coturn \
 nginx apache2 systemd openssl valgrind"
