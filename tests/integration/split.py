@@ -186,6 +186,20 @@ async def until_tap_sees(tap, gateways, attempts=100):
     raise AssertionError("the tap never saw a connection from each gateway")
 
 
+async def until_tap_finds(tap, probe, topic, attempts=200, **fields):
+    """Runs the coroutine function probe until the tap reports topic: a
+    tap's subscription travels asynchronously, and a loaded machine can
+    take seconds to start it. Waits 0.05 s on the tap between attempts."""
+    for _ in range(attempts):
+        await probe()
+        with tap.cond:
+            tap.cond.wait(0.05)
+        if tap.find(topic, **fields):
+            return
+    raise AssertionError("the tap never saw %s %s; its errors: %s" % (
+        topic, fields, tap.errors))
+
+
 class Keys:
     """CURVE certificates made with homecall-keygen in a temporary dir:
     NAME and NAME_secret; allowed/ holds the public ones rooms accepts."""

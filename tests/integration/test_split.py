@@ -20,7 +20,8 @@ import zmq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TIMEOUT, Client, wait_metrics  # noqa: E402
 from split import (FAST_LINK, GatewayProcess, Keys, RoomsProcess,  # noqa: E402
-                   Tap, joined, stalled_observer, until_tap_sees,
+                   Tap, joined, stalled_observer, until_tap_finds,
+                   until_tap_sees,
                    zmq_context)
 from test_signal import CAND_A as CAND, SDP_A, SDP_B  # noqa: E402
 
@@ -248,12 +249,12 @@ class Observers(SplitTest):
             # The filtered tap is ready once it sees a forward of a probe
             probe = [await self.join(self.gw[0], "probe", "p%d" % i)
                      for i in range(2)]
-            for _ in range(100):
+            async def offer():
                 await probe[0].send({"type": "offer", "room": "probe",
                                      "sdp": "p"})
                 await probe[1].recv()
-                if only.find("relay.forwarded", room="probe"):
-                    break
+            await until_tap_finds(only, offer, "relay.forwarded",
+                                  room="probe")
             alice = await self.join(self.gw[0], "t1", "alice")
             await alice.send({"type": "offer", "room": "t1", "sdp": SDP_A})
             await alice.send("not json")
@@ -302,11 +303,11 @@ class Observers(SplitTest):
         try:
             # Ready once a probe's error comes through
             probe = await self.p2p_user(self.gw[0], "probe")
-            for _ in range(100):
+            async def decline():
                 await probe.send({"route": "DECLINE", "userId": "nobody"})
                 await probe.recv()
-                if tap.find("error.p2p.error", handler="DECLINE"):
-                    break
+            await until_tap_finds(tap, decline, "error.p2p.error",
+                                  handler="DECLINE")
             alice = await self.p2p_user(self.gw[0], "alice")
             bob = await self.p2p_user(self.gw[1], "bob")
             await self.p2p_call(alice, bob, "alice", "bob")
