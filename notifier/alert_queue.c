@@ -329,7 +329,8 @@ alert_queue_test (bool verbose)
     //  Repeats merge while they wait
     assert (s_push (queue, "a", 0) == 0);
     assert (s_push (queue, "a", 5) == 0);
-    assert (alert_queue_pending (queue) == 1 && alert_queue_next_at (queue) == 0);
+    assert (alert_queue_pending (queue) == 1
+            && alert_queue_next_at (queue) == 0);
     assert (alert_queue_take (queue, 0, "box", &text));
     assert (strstr (hc_buf_cstr (&text), "\xc3\x97" "2"));
     assert (!alert_queue_take (queue, 0, "box", &text));       //  in flight

@@ -6,6 +6,7 @@
 */
 #include "alerts.h"
 #include "alert_queue.h"
+#include "../common/deadline.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -185,11 +186,9 @@ int64_t
 alerts_next_at (alerts_t *self)
 {
     int64_t next = -1;
-    for (size_t i = 0; i < self->chats_n; i++) {
-        int64_t at = alert_queue_next_at (self->chats [i]);
-        if (at >= 0 && (next == -1 || at < next))
-            next = at;
-    }
+    for (size_t i = 0; i < self->chats_n; i++)
+        next = hc_deadline_earliest (next,
+                                     alert_queue_next_at (self->chats [i]));
     return next;
 }
 

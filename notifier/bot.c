@@ -7,6 +7,7 @@
     the caller's poll: nothing here sleeps.
 */
 #include "bot.h"
+#include "../common/deadline.h"
 #include "alerts.h"
 #include "subscribers.h"
 #include "telegram.h"
@@ -317,23 +318,13 @@ bot_record (bot_t *self, const msg_log_t *record)
 long
 bot_timeout (bot_t *self, int64_t now)
 {
-    long timeout = -1;
-    int64_t due [3] = {
+    int64_t due = hc_deadline_earliest (
         alerts_next_at (self->alerts),
-        self->subscribers && !self->stopping ? self->updates_at : -1,
-        self->stopping ? self->stop_at : -1
-    };
-    for (int i = 0; i < 3; i++) {
-        if (due [i] < 0)
-            continue;
-        long wait = due [i] <= now ? 0 : (long) (due [i] - now);
-        if (timeout < 0 || wait < timeout)
-            timeout = wait;
-    }
-    long curl = telegram_timeout (self->telegram);
-    if (curl >= 0 && (timeout < 0 || curl < timeout))
-        timeout = curl;
-    return timeout;
+        hc_deadline_earliest (
+            self->subscribers && !self->stopping ? self->updates_at : -1,
+            self->stopping ? self->stop_at : -1));
+    return (long) hc_deadline_earliest (hc_deadline_wait (due, now),
+                                        telegram_timeout (self->telegram));
 }
 
 size_t

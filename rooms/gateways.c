@@ -5,6 +5,7 @@
     a dead gateway's connections costs what it has, not what everyone has.
 */
 #include "gateways.h"
+#include "../common/deadline.h"
 #include "../common/idmap.h"
 
 #include <assert.h>
@@ -178,9 +179,7 @@ gateways_next_deadline (gateways_t *self)
     int64_t next = -1;
     for (gw_t *g = (gw_t *) zhashx_first (self->gateways); g;
          g = (gw_t *) zhashx_next (self->gateways)) {
-        int64_t deadline = g->heard_at + self->timeout_ms;
-        if (next < 0 || deadline < next)
-            next = deadline;
+        next = hc_deadline_earliest (next, g->heard_at + self->timeout_ms);
     }
     return next;
 }

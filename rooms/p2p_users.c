@@ -1,5 +1,6 @@
-/*  p2p_users.c - the p2p dialect's tables: users, records, pairs, waiting */
+/*  p2p_users.c - the p2p dialect's tables: users, records, pairs */
 #include "p2p_users.h"
+#include "../common/deadline.h"
 #include "../common/idmap.h"
 
 static const char *const s_status_names [] = {
@@ -64,18 +65,6 @@ s_nul (p2p_users_t *self, hc_str_t key)
 }
 
 static void
-s_wait_destroy (void **item)
-{
-    p2p_wait_t *entry = (p2p_wait_t *) *item;
-    if (entry) {
-        p2p_text_set (&entry->caller, HC_STR_NULL);
-        p2p_kept_destroy (&entry->frame);
-        free (entry);
-        *item = NULL;
-    }
-}
-
-static void
 s_record_free (p2p_record_t *record)
 {
     p2p_text_t *texts [] = {&record->partner, &record->name, &record->photo,
@@ -100,9 +89,7 @@ p2p_users_init (p2p_users_t *self)
     self->conns = hc_idmap_new ();
     self->pairs = zhashx_new ();
     zhashx_set_destructor (self->pairs, (zhashx_destructor_fn *) zstr_free);
-    self->waiting = zhashx_new ();
-    zhashx_set_destructor (self->waiting, s_wait_destroy);
-    assert (self->users && self->conns && self->pairs && self->waiting);
+    assert (self->users && self->conns && self->pairs);
 }
 
 void
@@ -122,7 +109,6 @@ p2p_users_clear (p2p_users_t *self)
     zhashx_destroy (&self->users);
     zhashx_destroy (&self->conns);
     zhashx_destroy (&self->pairs);
-    zhashx_destroy (&self->waiting);
 }
 
 //  ---------------------------------------------------------------------
@@ -172,6 +158,16 @@ p2p_record_t *
 p2p_record_find (p2p_users_t *self, uint64_t conn)
 {
     return (p2p_record_t *) zhashx_lookup (self->conns, &conn);
+}
+
+p2p_record_t *
+p2p_record_own (p2p_users_t *self, uint64_t conn, hc_str_t key)
+{
+    p2p_record_t *record = p2p_record_find (self, conn);
+    if (record && hc_str_present (key)
+    &&  hc_str_eq (p2p_user_key (record->user), key))
+        return record;
+    return NULL;
 }
 
 p2p_record_t *
@@ -256,8 +252,7 @@ p2p_records_expired (p2p_users_t *self, int64_t now)
                 if (r->grace_until <= now)
                     zlistx_add_end (expired, r);
                 else
-                if (next < 0 || r->grace_until < next)
-                    next = r->grace_until;
+                    next = hc_deadline_earliest (next, r->grace_until);
             }
     self->grace_next = next;
     return expired;
@@ -294,62 +289,4 @@ p2p_pair_remove (p2p_users_t *self, hc_str_t key)
         if (zhashx_lookup (self->pairs, other))
             zhashx_delete (self->pairs, other);
     }
-}
-
-//  ---------------------------------------------------------------------
-//  Waiting list
-
-p2p_wait_t *
-p2p_wait_find (p2p_users_t *self, hc_str_t callee)
-{
-    return (p2p_wait_t *) zhashx_lookup (self->waiting, s_nul (self, callee));
-}
-
-void
-p2p_wait_put (p2p_users_t *self, hc_str_t callee, p2p_wait_t *entry)
-{
-    zhashx_update (self->waiting, s_nul (self, callee), entry);
-}
-
-void
-p2p_wait_remove (p2p_users_t *self, hc_str_t callee)
-{
-    zhashx_delete (self->waiting, s_nul (self, callee));
-}
-
-//  Callee keys of the entries that match, copied: deleting frees the table's
-static zlistx_t *
-s_wait_select (p2p_users_t *self, hc_str_t caller, hc_str_t keep,
-               int64_t expired_by)
-{
-    zlistx_t *keys = zlistx_new ();
-    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zstr_free);
-    for (p2p_wait_t *entry = (p2p_wait_t *) zhashx_first (self->waiting);
-         entry; entry = (p2p_wait_t *) zhashx_next (self->waiting)) {
-        const char *callee = (const char *) zhashx_cursor (self->waiting);
-        bool selected = hc_str_present (caller)
-                      ? p2p_text_is (&entry->caller, caller)
-                        && !(hc_str_present (keep)
-                             && hc_str_eq_cstr (keep, callee))
-                      : entry->expires <= expired_by;
-        if (selected)
-            zlistx_add_end (keys, strdup (callee));
-    }
-    return keys;
-}
-
-void
-p2p_wait_drop_caller (p2p_users_t *self, hc_str_t caller, hc_str_t keep)
-{
-    zlistx_t *doomed = s_wait_select (self, caller, keep, 0);
-    for (const char *callee = (const char *) zlistx_first (doomed); callee;
-         callee = (const char *) zlistx_next (doomed))
-        zhashx_delete (self->waiting, callee);
-    zlistx_destroy (&doomed);
-}
-
-zlistx_t *
-p2p_wait_expired (p2p_users_t *self, int64_t now)
-{
-    return s_wait_select (self, HC_STR_NULL, HC_STR_NULL, now);
 }

@@ -1,13 +1,12 @@
-/*  p2p_users.h - the p2p dialect's tables: users, records, pairs, waiting
+/*  p2p_users.h - the p2p dialect's tables: users, records, pairs
 
     A user (keyed by String(userId)) has records, one per connection that
     registered under it, in registration order: the original's Map of
     connection -> record. A record whose connection closed during a call
     can be detached (conn 0) for the reconnect grace period. Pairs link two
-    users after ANSWER; the waiting list keeps, per offline callee, the
-    call frame that waits for its next ADD_USER.
+    users after ANSWER. (Calls waiting for an offline callee: p2p_waiting.h.)
 
-    Plain structs and functions; p2p_calls.c holds the routes that use them.
+    Plain structs and functions; the routes that use them are p2p_calls.c's.
 */
 #ifndef P2P_USERS_H_INCLUDED
 #define P2P_USERS_H_INCLUDED
@@ -65,17 +64,9 @@ struct _p2p_user_t {
 };
 
 typedef struct {
-    p2p_text_t caller;          //  key of the calling user
-    p2p_kept_t *frame;          //  members of its "call" frame, type aside
-    int64_t expires;            //  monotonic ms
-    bool cancel;                //  the caller hung up: tell "cancel" instead
-} p2p_wait_t;
-
-typedef struct {
     zhashx_t *users;            //  key -> p2p_user_t
     zhashx_t *conns;            //  connection id -> attached p2p_record_t
     zhashx_t *pairs;            //  key -> partner key, both ways
-    zhashx_t *waiting;          //  callee key -> p2p_wait_t
     size_t detached;            //  records waiting for RECONNECT
     int64_t grace_next;         //  no detached record expires before this
     char key [P2P_KEY_MAX + 1]; //  scratch: a NUL-terminated key
@@ -111,6 +102,9 @@ p2p_record_t *
 
 p2p_record_t *
     p2p_record_find (p2p_users_t *self, uint64_t conn);
+//  The record of conn, if it registered under the user key
+p2p_record_t *
+    p2p_record_own (p2p_users_t *self, uint64_t conn, hc_str_t key);
 //  A fresh idle record for conn, last of the user's
 p2p_record_t *
     p2p_record_add (p2p_users_t *self, p2p_user_t *user, uint64_t conn);
@@ -134,19 +128,5 @@ void
     p2p_pair_set (p2p_users_t *self, hc_str_t a, hc_str_t b);
 void
     p2p_pair_remove (p2p_users_t *self, hc_str_t key);
-
-p2p_wait_t *
-    p2p_wait_find (p2p_users_t *self, hc_str_t callee);
-//  Stores (or replaces) the entry for callee; the table owns it
-void
-    p2p_wait_put (p2p_users_t *self, hc_str_t callee, p2p_wait_t *entry);
-void
-    p2p_wait_remove (p2p_users_t *self, hc_str_t callee);
-//  Removes every entry of a caller but the one for callee keep (if given)
-void
-    p2p_wait_drop_caller (p2p_users_t *self, hc_str_t caller, hc_str_t keep);
-//  Callee keys of the entries expired by now (caller destroys the list)
-zlistx_t *
-    p2p_wait_expired (p2p_users_t *self, int64_t now);
 
 #endif

@@ -22,6 +22,7 @@
 #include "sig_rooms.h"
 #include "../common/batch.h"
 #include "../common/config.h"
+#include "../common/deadline.h"
 #include "../common/endpoints.h"
 #include "../common/link.h"
 #include "../common/link_monitor.h"
@@ -522,17 +523,12 @@ s_self_destroy (self_t **self_p)
 static int
 s_timeout (self_t *self)
 {
-    int64_t deadline = sig_rooms_next_deadline (self->signal);
-    int64_t p2p = p2p_calls_next_deadline (self->p2p);
-    if (deadline < 0 || (p2p >= 0 && p2p < deadline))
-        deadline = p2p;
-    int64_t gateway = gateways_next_deadline (self->gateways);
-    if (deadline < 0 || (gateway >= 0 && gateway < deadline))
-        deadline = gateway;
-    if (deadline < 0)
-        return -1;
-    int64_t wait = deadline - zclock_mono ();
-    return wait < 0 ? 0 : wait > 60000 ? 60000 : (int) wait;
+    int64_t deadline = hc_deadline_earliest (
+        hc_deadline_earliest (sig_rooms_next_deadline (self->signal),
+                              p2p_calls_next_deadline (self->p2p)),
+        gateways_next_deadline (self->gateways));
+    int64_t wait = hc_deadline_wait (deadline, zclock_mono ());
+    return wait > 60000 ? 60000 : (int) wait;
 }
 
 void

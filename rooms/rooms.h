@@ -2,8 +2,8 @@
 
     A ROUTER socket takes commands from every gateway (DEALER) and sends
     deliveries back, addressed by the gateway routing id that each
-    connection id encodes. The logic (sig_rooms) is plain functions; this
-    file is only the socket loop.
+    connection id encodes. The logic (sig_rooms, p2p_calls) is plain
+    functions; this file is only the socket loop.
 
     Started as every actor is (bus.h shows the calls): zactor_new with a
     const hc_config_t * (copied by the actor), then START, which answers

@@ -26,6 +26,7 @@
 #include "common/netlist.h"
 #include "common/origins.h"
 #include "common/batch.h"
+#include "common/deadline.h"
 #include "common/sock.h"
 #include "common/tally.h"
 #include "common/utf8.h"
@@ -59,6 +60,8 @@
 #include "rooms/gateways.h"
 #include "rooms/p2p_calls.h"
 #include "rooms/p2p_frame.h"
+#include "rooms/p2p_outbox.h"
+#include "rooms/p2p_waiting.h"
 #include "rooms/rooms.h"
 #include "rooms/sig_rooms.h"
 
@@ -79,6 +82,7 @@ static const test_item_t s_tests [] = {
     {"msg_log", msg_log_test},
     {"sock", hc_sock_test},
     {"batch", hc_batch_test},
+    {"deadline", hc_deadline_test},
     {"config", hc_config_test},
     {"config_options", hc_config_options_test},
     {"config_value", hc_config_value_test},
@@ -108,6 +112,8 @@ static const test_item_t s_tests [] = {
     {"sig_rooms", sig_rooms_test},
     {"log_line", log_line_test},
     {"p2p_frame", p2p_frame_test},
+    {"p2p_waiting", p2p_waiting_test},
+    {"p2p_outbox", p2p_outbox_test},
     {"p2p_calls", p2p_calls_test},
     {"rooms", rooms_test},
     {"alert", alert_test},
