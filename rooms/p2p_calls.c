@@ -24,9 +24,8 @@ p2p_calls_new (const p2p_calls_cfg_t *cfg, const rooms_sink_t *sink)
     state->cfg = *cfg;
     state->sink = *sink;
     p2p_users_init (&state->users);
-    state->waiting = p2p_waiting_new (cfg->waiting_ttl_ms,
-                                      cfg->waiting_sweep_ms, cfg->max_waiting);
-    state->out = p2p_outbox_new (sink, cfg->max_devices);
+    state->waiting = p2p_waiting_new (cfg);
+    state->out = p2p_outbox_new (cfg, sink);
     return self;
 }
 
@@ -84,7 +83,7 @@ p2p_calls_tick (p2p_calls_t *self, p2p_now_t now)
 }
 
 int64_t
-p2p_calls_next_deadline (p2p_calls_t *self)
+p2p_calls_next_deadline (const p2p_calls_t *self)
 {
     const p2p_users_t *users = &self->state.users;
     return hc_deadline_earliest (
@@ -93,25 +92,25 @@ p2p_calls_next_deadline (p2p_calls_t *self)
 }
 
 size_t
-p2p_calls_user_count (p2p_calls_t *self)
+p2p_calls_user_count (const p2p_calls_t *self)
 {
     return zhashx_size (self->state.users.users);
 }
 
 size_t
-p2p_calls_waiting_count (p2p_calls_t *self)
+p2p_calls_waiting_count (const p2p_calls_t *self)
 {
     return p2p_waiting_size (self->state.waiting);
 }
 
 size_t
-p2p_calls_linked_count (p2p_calls_t *self)
+p2p_calls_linked_count (const p2p_calls_t *self)
 {
     return zhashx_size (self->state.users.pairs);
 }
 
 size_t
-p2p_calls_grace_count (p2p_calls_t *self)
+p2p_calls_grace_count (const p2p_calls_t *self)
 {
     return self->state.users.detached;
 }

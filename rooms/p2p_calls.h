@@ -37,19 +37,19 @@ void
     p2p_calls_tick (p2p_calls_t *self, p2p_now_t now);
 //  When tick has something to do next (monotonic ms), or -1
 int64_t
-    p2p_calls_next_deadline (p2p_calls_t *self);
+    p2p_calls_next_deadline (const p2p_calls_t *self);
 
-//  Counters, for logs and tests
+//  Counters, for logs and tests (queries never change the state)
 size_t
-    p2p_calls_user_count (p2p_calls_t *self);
+    p2p_calls_user_count (const p2p_calls_t *self);
 size_t
-    p2p_calls_waiting_count (p2p_calls_t *self);
+    p2p_calls_waiting_count (const p2p_calls_t *self);
 //  Users linked to a call partner (from ANSWER until the call ends)
 size_t
-    p2p_calls_linked_count (p2p_calls_t *self);
+    p2p_calls_linked_count (const p2p_calls_t *self);
 //  Sessions of dropped connections waiting for RECONNECT
 size_t
-    p2p_calls_grace_count (p2p_calls_t *self);
+    p2p_calls_grace_count (const p2p_calls_t *self);
 
 void
     p2p_calls_test (bool verbose);

@@ -1,9 +1,6 @@
 /*  p2p_outbox.c - where p2p frames go: a user's devices, one connection */
 #include "p2p_outbox.h"
 
-#define CONTEXT_MAX 16          //  members an error's context echoes
-#define CONTEXT_VALUE_MAX 1024  //  bytes of one echoed value
-
 struct _p2p_outbox_t {
     rooms_sink_t sink;          //  frames and log records go out here
     size_t max_devices;         //  connections of one user, at most
@@ -11,13 +8,14 @@ struct _p2p_outbox_t {
 };
 
 p2p_outbox_t *
-p2p_outbox_new (const rooms_sink_t *sink, size_t max_devices)
+p2p_outbox_new (const p2p_calls_cfg_t *cfg, const rooms_sink_t *sink)
 {
-    assert (max_devices >= 1);
+    assert (cfg->max_devices >= 1);
     p2p_outbox_t *self = (p2p_outbox_t *) zmalloc (sizeof (*self));
     self->sink = *sink;
-    self->max_devices = max_devices;
-    self->targets = (uint64_t *) zmalloc (max_devices * sizeof (uint64_t));
+    self->max_devices = cfg->max_devices;
+    self->targets = (uint64_t *) zmalloc (cfg->max_devices
+                                          * sizeof (uint64_t));
     return self;
 }
 
@@ -100,11 +98,11 @@ p2p_outbox_error (p2p_outbox_t *self, uint64_t conn, const char *message,
                   const char *handler, const hc_field_t *context,
                   size_t context_n)
 {
-    hc_field_t bounded [CONTEXT_MAX];
+    hc_field_t bounded [P2P_OUTBOX_CONTEXT_MAX];
     size_t n = 0;
-    for (size_t i = 0; i < context_n && n < CONTEXT_MAX; i++)
+    for (size_t i = 0; i < context_n && n < P2P_OUTBOX_CONTEXT_MAX; i++)
         if (hc_str_present (context [i].str)
-        &&  context [i].str.len <= CONTEXT_VALUE_MAX)
+        &&  context [i].str.len <= P2P_OUTBOX_VALUE_MAX)
             bounded [n++] = context [i];
     hc_field_t fields [] = {
         hc_field_str ("type", HC_STR_LIT ("error")),

@@ -4,19 +4,25 @@
     first that is not idle), or every connection when none is active, so
     all devices ring. A detached record (conn 0, in its reconnect grace)
     gets nothing. Error frames go to the one connection that asked, with a
-    bounded echo of what it sent.
+    bounded echo of what it sent: its first members, none longer than the
+    value bound.
 */
 #ifndef P2P_OUTBOX_H_INCLUDED
 #define P2P_OUTBOX_H_INCLUDED
 
+#include "p2p_cfg.h"
 #include "p2p_users.h"
 #include "rooms_sink.h"
 
+#define P2P_OUTBOX_CONTEXT_MAX 16       //  members an error's context echoes
+#define P2P_OUTBOX_VALUE_MAX 1024       //  bytes of one echoed value
+
 typedef struct _p2p_outbox_t p2p_outbox_t;
 
-//  Frames leave through sink; a user has at most max_devices connections
+//  Frames leave through sink; a user has at most cfg->max_devices
+//  connections
 p2p_outbox_t *
-    p2p_outbox_new (const rooms_sink_t *sink, size_t max_devices);
+    p2p_outbox_new (const p2p_calls_cfg_t *cfg, const rooms_sink_t *sink);
 void
     p2p_outbox_destroy (p2p_outbox_t **self_p);
 

@@ -1,4 +1,4 @@
-/*  p2p_state.h - what every p2p route works on: settings, time, tables
+/*  p2p_state.h - what every p2p route works on: settings and tables
 
     p2p_calls_t owns one p2p_state_t and hands each command to its route.
     The routes live by family, a file each: a connection's session
@@ -12,21 +12,6 @@
 #include "p2p_outbox.h"
 #include "p2p_users.h"
 #include "p2p_waiting.h"
-
-typedef struct {
-    int64_t waiting_ttl_ms;     //  life of a waiting-list entry
-    int64_t waiting_sweep_ms;   //  how often expired entries are looked for
-    int64_t reconnect_grace_ms; //  how long a dropped call waits for RECONNECT
-    size_t max_users;           //  registered users
-    size_t max_devices;         //  connections of one user
-    size_t max_waiting;         //  waiting-list entries
-} p2p_calls_cfg_t;
-
-//  Monotonic time drives timers; wall time is only reported (addedAt)
-typedef struct {
-    int64_t mono_ms;
-    int64_t wall_ms;
-} p2p_now_t;
 
 typedef struct {
     p2p_calls_cfg_t cfg;        //  timers and bounds

@@ -33,14 +33,14 @@ s_key (p2p_waiting_t *self, hc_str_t callee)
 }
 
 p2p_waiting_t *
-p2p_waiting_new (int64_t ttl_ms, int64_t sweep_ms, size_t max)
+p2p_waiting_new (const p2p_calls_cfg_t *cfg)
 {
     p2p_waiting_t *self = (p2p_waiting_t *) zmalloc (sizeof (*self));
     self->entries = zhashx_new ();
     assert (self->entries);
-    self->ttl_ms = ttl_ms;
-    self->sweep_ms = sweep_ms;
-    self->max = max;
+    self->ttl_ms = cfg->waiting_ttl_ms;
+    self->sweep_ms = cfg->waiting_sweep_ms;
+    self->max = cfg->max_waiting;
     return self;
 }
 
@@ -176,7 +176,9 @@ p2p_waiting_test (bool verbose)
 {
     if (verbose)
         printf (" * p2p_waiting: ");
-    p2p_waiting_t *waiting = p2p_waiting_new (60000, 10000, 3);
+    p2p_calls_cfg_t cfg = {.waiting_ttl_ms = 60000, .waiting_sweep_ms = 10000,
+                           .max_waiting = 3};
+    p2p_waiting_t *waiting = p2p_waiting_new (&cfg);
     assert (p2p_waiting_next_deadline (waiting) == -1);
     assert (!p2p_waiting_sweep (waiting, 1000000));
     //  The first entry schedules the sweep; the bound refuses new callees

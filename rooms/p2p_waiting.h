@@ -4,12 +4,13 @@
     only those), keyed by the callee's id, with the call frame the
     original stored; the callee's next ADD_USER takes it. An entry lives
     waiting_ttl_ms; expired entries are looked for every waiting_sweep_ms
-    while the list is not empty. The list is bounded: past max entries a
-    new callee is refused (the caller still gets its answer).
+    while the list is not empty. The list is bounded: past max_waiting
+    entries a new callee is refused (the caller still gets its answer).
 */
 #ifndef P2P_WAITING_H_INCLUDED
 #define P2P_WAITING_H_INCLUDED
 
+#include "p2p_cfg.h"
 #include "p2p_users.h"
 
 typedef struct _p2p_waiting_t p2p_waiting_t;
@@ -24,7 +25,7 @@ typedef struct {
 } p2p_wait_t;
 
 p2p_waiting_t *
-    p2p_waiting_new (int64_t ttl_ms, int64_t sweep_ms, size_t max);
+    p2p_waiting_new (const p2p_calls_cfg_t *cfg);
 void
     p2p_waiting_destroy (p2p_waiting_t **self_p);
 

@@ -557,31 +557,31 @@ sig_rooms_expire (sig_rooms_t *self, int64_t now)
 }
 
 int64_t
-sig_rooms_next_deadline (sig_rooms_t *self)
+sig_rooms_next_deadline (const sig_rooms_t *self)
 {
     return self->oldest ? self->oldest->expires : -1;
 }
 
 size_t
-sig_rooms_room_count (sig_rooms_t *self)
+sig_rooms_room_count (const sig_rooms_t *self)
 {
     return zhashx_size (self->rooms);
 }
 
 size_t
-sig_rooms_member_count (sig_rooms_t *self)
+sig_rooms_member_count (const sig_rooms_t *self)
 {
     return zhashx_size (self->members);
 }
 
 size_t
-sig_rooms_queued_frames (sig_rooms_t *self)
+sig_rooms_queued_frames (const sig_rooms_t *self)
 {
     return self->queued_total;
 }
 
 size_t
-sig_rooms_queued_bytes (sig_rooms_t *self)
+sig_rooms_queued_bytes (const sig_rooms_t *self)
 {
     return self->queued_bytes_total;
 }

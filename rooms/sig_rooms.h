@@ -51,17 +51,17 @@ void
     sig_rooms_expire (sig_rooms_t *self, int64_t now);
 //  When the next queued frame expires, or -1 when nothing is queued
 int64_t
-    sig_rooms_next_deadline (sig_rooms_t *self);
+    sig_rooms_next_deadline (const sig_rooms_t *self);
 
-//  Counters, for logs and tests
+//  Counters, for logs and tests (queries never change the state)
 size_t
-    sig_rooms_room_count (sig_rooms_t *self);
+    sig_rooms_room_count (const sig_rooms_t *self);
 size_t
-    sig_rooms_member_count (sig_rooms_t *self);
+    sig_rooms_member_count (const sig_rooms_t *self);
 size_t
-    sig_rooms_queued_frames (sig_rooms_t *self);
+    sig_rooms_queued_frames (const sig_rooms_t *self);
 size_t
-    sig_rooms_queued_bytes (sig_rooms_t *self);
+    sig_rooms_queued_bytes (const sig_rooms_t *self);
 
 void
     sig_rooms_test (bool verbose);

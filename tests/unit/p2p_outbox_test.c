@@ -12,7 +12,8 @@ void
 p2p_outbox_test (bool verbose)
 {
     test_sink_t *sink = test_sink_new (verbose);
-    p2p_outbox_t *out = p2p_outbox_new (&sink->sink, 2);
+    p2p_calls_cfg_t cfg = {.max_devices = 2};
+    p2p_outbox_t *out = p2p_outbox_new (&cfg, &sink->sink);
     p2p_users_t users;
     p2p_users_init (&users);
     p2p_user_t *bob = p2p_user_add (&users, HC_STR_LIT ("bob"));
