@@ -26,11 +26,7 @@ s_session_open (gw_self_t *self, gw_session_t *session, struct lws *wsi)
     char path [256] = "";
     if (lws_hdr_copy (wsi, path, sizeof (path), WSI_TOKEN_GET_URI) < 0)
         path [0] = 0;
-    char *query = strchr (path, '?');
-    if (query)
-        *query = 0;             //  the path decides; a query is ignored
-    session->dialect = strcmp (path, "/signal") == 0 ? HC_DIALECT_SIGNAL
-                                                     : HC_DIALECT_P2P;
+    session->dialect = gw_http_dialect (path);
     gw_handshake_done (self, wsi);
     int rc = zhashx_insert (self->sessions, &session->id, session);
     assert (rc == 0);
@@ -114,7 +110,7 @@ s_session_closed (gw_self_t *self, gw_session_t *session)
         if (self->trace)
             s_trace_close (self, session);
     }
-    gw_budget_sub (&self->budget, session->out_bytes + session->rx.cap);
+    gw_budget_sub (&self->budget, gw_session_held (session));
     gw_session_clear (session);
     if (self->stopping && zhashx_size (self->sessions) == 0)
         ev_break (self->loop, EVBREAK_ALL);

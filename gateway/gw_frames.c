@@ -262,46 +262,33 @@ s_receive (gw_self_t *self, gw_session_t *session, struct lws *wsi,
         return 0;               //  input after a close request is ignored
     session->last_seen = ev_now (self->loop);
     size_t remaining = lws_remaining_packet_payload (wsi);
-    bool final = lws_is_final_fragment (wsi);
-    //  lws hands a long frame over in pieces: it is charged at its first
-    bool frame_start = !session->rx_mid_frame;
-    session->rx_mid_frame = remaining > 0;
-    if (frame_start && !gw_frames_rate (self, session))
-        session->rx_dropped = true;     //  the whole message goes
-    bool first = !session->rx_open;
-    session->rx_open = !final;
-    if (session->closing || session->rx_dropped) {
-        hc_buf_reset (&session->rx);
-        if (final)
-            session->rx_dropped = false;
-        return 0;
+    if (gw_session_rx_starts (session, remaining)
+    &&  !gw_frames_rate (self, session))
+        gw_session_rx_drop (session);   //  the whole message goes
+    gw_rx_message_t message;
+    switch (gw_session_rx (session, in, len, remaining,
+                           lws_is_final_fragment (wsi),
+                           lws_frame_is_binary (wsi),
+                           (size_t) self->cfg.max_frame_size, &message)) {
+        case GW_RX_WAIT:
+            return 0;
+        case GW_RX_TOO_LARGE:
+            if (self->trace)
+                gw_trace_oversize (self->trace, session->id,
+                                   session->dialect, message.len);
+            return s_close_after_replies (self, session,
+                                          LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                                          "frame_too_large");
+        case GW_RX_NO_MEMORY:
+            return s_close_after_replies (self, session,
+                                          LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                                          "out of memory");
+        case GW_RX_WHOLE:
+            break;
     }
-    if (first)                  //  continuation frames keep the first's kind
-        session->rx_binary = lws_frame_is_binary (wsi);
-    bool binary = session->rx_binary;
-    if (session->rx.len + len + remaining > (size_t) self->cfg.max_frame_size) {
-        if (self->trace)
-            gw_trace_oversize (self->trace, session->id, session->dialect,
-                               session->rx.len + len + remaining);
-        return s_close_after_replies (self, session,
-                                      LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                                      "frame_too_large");
-    }
-    if (first && final)
-        return s_frame (self, session, in, len, binary);    //  no copy
-    hc_buf_append (&session->rx, in, len);
-    if (session->rx.failed)
-        return s_close_after_replies (self, session,
-                                      LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-                                      "out of memory");
-    if (!final)
-        return 0;
-    int rc = s_frame (self, session, session->rx.data, session->rx.len,
-                      binary);
-    if (session->rx.cap > RX_KEEP_MAX)
-        hc_buf_free (&session->rx);
-    else
-        hc_buf_reset (&session->rx);
+    int rc = s_frame (self, session, message.data, message.len,
+                      message.binary);
+    gw_session_rx_done (session, RX_KEEP_MAX);
     return rc;
 }
 

@@ -3,6 +3,15 @@
 
 #include <czmq.h>
 
+hc_dialect_t
+gw_http_dialect (char *path)
+{
+    char *query = strchr (path, '?');
+    if (query)
+        *query = 0;
+    return streq (path, "/signal") ? HC_DIALECT_SIGNAL : HC_DIALECT_P2P;
+}
+
 gw_http_route_t
 gw_http_route (const char *path, bool demo_page, const gw_demo_file_t **file)
 {
@@ -96,6 +105,15 @@ gw_http_test (bool verbose)
     if (verbose)
         printf (" * gw_http: ");
     const gw_demo_file_t *file = NULL;
+    char path [32] = "/signal?room=x";
+    assert (gw_http_dialect (path) == HC_DIALECT_SIGNAL);
+    assert (streq (path, "/signal"));
+    strcpy (path, "/");
+    assert (gw_http_dialect (path) == HC_DIALECT_P2P);
+    strcpy (path, "/signal/");
+    assert (gw_http_dialect (path) == HC_DIALECT_P2P);
+    strcpy (path, "");
+    assert (gw_http_dialect (path) == HC_DIALECT_P2P);
     assert (gw_http_route ("/metrics", true, &file) == GW_HTTP_METRICS);
     assert (gw_http_route ("/healthz", true, &file) == GW_HTTP_HEALTH);
     assert (gw_http_route ("/signal", true, &file) == GW_HTTP_UPGRADE);

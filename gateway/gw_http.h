@@ -12,6 +12,7 @@
 
 #include "gw_demo.h"
 #include "../common/buf.h"
+#include "../common/hc_types.h"
 
 #include <libwebsockets.h>
 
@@ -22,6 +23,11 @@ typedef enum {
     GW_HTTP_UPGRADE             //  anything else: 426
 } gw_http_route_t;
 
+//  The dialect of a WebSocket upgrade to path: /signal speaks the
+//  /signal protocol, any other path the p2p one (docs/p2p.md). A query
+//  does not count: it is cut off path.
+hc_dialect_t
+    gw_http_dialect (char *path);
 //  Where path goes; for GW_HTTP_DEMO, *file is the file
 gw_http_route_t
     gw_http_route (const char *path, bool demo_page,

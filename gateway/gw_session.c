@@ -174,6 +174,63 @@ gw_session_test (bool verbose)
     gw_session_close_after_flush (&session, 1000, "later reason");
     assert (session.close_code == 1001);
     gw_session_clear (&session);
+
+    //  Reassembly: a message in one piece is handed over as it is
+    memset (&session, 0, sizeof (session));
+    gw_rx_message_t message;
+    const char *whole = "{\"type\":\"join\"}";
+    assert (gw_session_rx_starts (&session, 0));
+    assert (gw_session_rx (&session, whole, strlen (whole), 0, true, false,
+                           100, &message) == GW_RX_WHOLE);
+    assert (message.data == whole && message.len == strlen (whole));
+    assert (!message.binary && session.rx.cap == 0);
+    gw_session_rx_done (&session, 64);
+    //  A long frame in pieces is one frame to the rate limit; fragments
+    //  are frames of their own and keep the first one's kind
+    assert (gw_session_rx_starts (&session, 3));
+    assert (gw_session_rx (&session, "abc", 3, 3, false, true, 100,
+                           &message) == GW_RX_WAIT);
+    assert (!gw_session_rx_starts (&session, 0));
+    assert (gw_session_rx (&session, "def", 3, 0, false, true, 100,
+                           &message) == GW_RX_WAIT);
+    assert (gw_session_rx_starts (&session, 0));
+    assert (gw_session_rx (&session, "gh", 2, 0, true, false, 100,
+                           &message) == GW_RX_WHOLE);
+    assert (message.len == 8 && memcmp (message.data, "abcdefgh", 8) == 0);
+    assert (message.binary);
+    assert (gw_session_held (&session) == session.rx.cap);
+    gw_session_rx_done (&session, 1024);
+    assert (session.rx.len == 0 && session.rx.cap > 0);     //  kept
+    //  What is still to come counts against the maximum
+    assert (gw_session_rx (&session, "abc", 3, 8, false, false, 10,
+                           &message) == GW_RX_TOO_LARGE);
+    assert (message.len == 11);
+    session.rx_open = false;    //  (the connection would be closed)
+    //  A dropped message goes to its final piece; the next one is read
+    gw_session_rx_drop (&session);
+    assert (gw_session_rx (&session, "abc", 3, 0, false, false, 100,
+                           &message) == GW_RX_WAIT);
+    assert (gw_session_rx (&session, "def", 3, 0, true, false, 100,
+                           &message) == GW_RX_WAIT);
+    assert (session.rx.len == 0);
+    assert (gw_session_rx (&session, "ok", 2, 0, true, false, 100,
+                           &message) == GW_RX_WHOLE);
+    assert (message.len == 2);
+    //  A buffer that grew large is freed after its message
+    char big [200];
+    memset (big, 'x', sizeof (big));
+    assert (gw_session_rx (&session, big, 200, 0, false, false, 1000,
+                           &message) == GW_RX_WAIT);
+    assert (gw_session_rx (&session, big, 200, 0, true, false, 1000,
+                           &message) == GW_RX_WHOLE);
+    assert (message.len == 400);
+    gw_session_rx_done (&session, 300);
+    assert (session.rx.cap == 0);
+    //  Nothing is read once the session is closing
+    session.closing = true;
+    assert (gw_session_rx (&session, "ok", 2, 0, true, false, 100,
+                           &message) == GW_RX_WAIT);
+    gw_session_clear (&session);
     if (verbose)
         printf ("OK\n");
 }

@@ -2,8 +2,9 @@
 
     Lives in libwebsockets' per-session memory, so it is created zeroed by
     lws and must be cleared (gw_session_clear) when the connection closes.
-    Holds the reassembly buffer of a fragmented message, the bounded queue
-    of frames waiting for WRITEABLE, and the token bucket of the rate limit.
+    Holds the reassembly of a message lws hands over in pieces (and its
+    rules), the bounded queue of frames waiting for WRITEABLE, and the
+    token bucket of the rate limit.
 */
 #ifndef GW_SESSION_H_INCLUDED
 #define GW_SESSION_H_INCLUDED
@@ -38,6 +39,22 @@ typedef enum {
                                 //  per second)
     GW_RATE_CLOSE               //  a flood: close the connection
 } gw_rate_t;
+
+//  What a piece of an inbound message makes (gw_session_rx)
+typedef enum {
+    GW_RX_WAIT,                 //  nothing whole yet, or the message goes
+    GW_RX_WHOLE,                //  a whole message is ready
+    GW_RX_TOO_LARGE,            //  it would be over the maximum: 1009
+    GW_RX_NO_MEMORY             //  reassembly failed: 1011
+} gw_rx_t;
+
+typedef struct {
+    const char *data;           //  GW_RX_WHOLE: the message (the piece
+                                //  itself, or the session's buffer)
+    size_t len;                 //  its size; GW_RX_TOO_LARGE: the size
+                                //  it would have had at least
+    bool binary;                //  sent as binary frames
+} gw_rx_message_t;
 
 typedef struct {
     uint64_t id;                //  connection id (0 until established)
@@ -95,6 +112,82 @@ gw_outbuf_t *
 gw_rate_t
     gw_session_rate (gw_session_t *self, double now, double rate,
                      double burst);
+//  Reassembly. lws hands a message over in pieces: a frame longer than
+//  its buffer in several (remaining: bytes of the frame still to come),
+//  and each fragment of a message as its own frame (final: the last).
+//  A piece that begins a frame is where the frame is charged to the rate
+//  limit: true when this one does.
+static inline bool
+gw_session_rx_starts (gw_session_t *self, size_t remaining)
+{
+    bool start = !self->rx_mid_frame;
+    self->rx_mid_frame = remaining > 0;
+    return start;
+}
+//  The current message goes (over the rate limit), up to its final piece
+static inline void
+gw_session_rx_drop (gw_session_t *self)
+{
+    self->rx_dropped = true;
+}
+//  Takes one piece; binary is the kind of its frame (a continuation's
+//  is the first frame's). A whole message is no copy when it came in one
+//  piece. A message over max bytes (what is still to come counted) is
+//  not read further; neither is anything once the session is closing.
+//  (Inline: it is on the relay path, once per piece of every message.)
+static inline gw_rx_t
+gw_session_rx (gw_session_t *self, const char *piece, size_t len,
+               size_t remaining, bool final, bool binary, size_t max,
+               gw_rx_message_t *message)
+{
+    bool first = !self->rx_open;
+    self->rx_open = !final;
+    if (self->closing || self->rx_dropped) {
+        hc_buf_reset (&self->rx);
+        if (final)
+            self->rx_dropped = false;
+        return GW_RX_WAIT;
+    }
+    if (first)                  //  continuation frames keep the first's kind
+        self->rx_binary = binary;
+    message->binary = self->rx_binary;
+    if (self->rx.len + len + remaining > max) {
+        message->len = self->rx.len + len + remaining;
+        return GW_RX_TOO_LARGE;
+    }
+    if (first && final) {
+        message->data = piece;
+        message->len = len;
+        return GW_RX_WHOLE;
+    }
+    hc_buf_append (&self->rx, piece, len);
+    if (self->rx.failed)
+        return GW_RX_NO_MEMORY;
+    if (!final)
+        return GW_RX_WAIT;
+    message->data = self->rx.data;
+    message->len = self->rx.len;
+    return GW_RX_WHOLE;
+}
+
+//  After a whole message: its buffer is emptied, and freed when it grew
+//  over keep_max bytes
+static inline void
+gw_session_rx_done (gw_session_t *self, size_t keep_max)
+{
+    if (self->rx.cap > keep_max)
+        hc_buf_free (&self->rx);
+    else
+    if (self->rx.len)           //  not when it was no copy
+        hc_buf_reset (&self->rx);
+}
+
+//  Bytes held for the session: queued frames and its reassembly buffer
+static inline size_t
+gw_session_held (const gw_session_t *self)
+{
+    return self->out_bytes + self->rx.cap;
+}
 //  Asks for a close with this code and reason once the queue is flushed
 void
     gw_session_close_after_flush (gw_session_t *self, uint16_t code,
