@@ -464,6 +464,34 @@ s_closed (void *arg, bench_link_t *link, bool was_open)
         bench_net_flush (net);                                              \
     }
 
+//  Connects link to listener and answers its upgrade with a 101 and
+//  then frames; returns the server's end
+static int
+s_test_upgrade (bench_net_t *net, int listener, bench_link_t *link,
+                const char *frames)
+{
+    bench_net_link_init (link, NULL);
+    assert (bench_net_connect (net, link, "/signal") == 0);
+    int server = accept (listener, NULL, NULL);
+    assert (server >= 0);
+    S_TURN_UNTIL (net, link->state == BENCH_LINK_UPGRADING && !link->out_size);
+    char request [1024];
+    ssize_t n = recv (server, request, sizeof (request) - 1, 0);
+    assert (n > 0);
+    request [n] = 0;
+    assert (strstr (request, "GET /signal HTTP/1.1\r\n") == request);
+    char answer [512];
+    char accept [29];
+    char *key = strstr (request, "Sec-WebSocket-Key: ") + 19;
+    key [24] = 0;
+    bench_ws_accept (key, accept);
+    int size = snprintf (answer, sizeof (answer), "HTTP/1.1 101 Switching "
+                         "Protocols\r\nSec-WebSocket-Accept: %s\r\n\r\n%s",
+                         accept, frames);
+    assert (send (server, answer, (size_t) size, 0) == size);
+    return server;
+}
+
 void
 bench_net_test (bool verbose)
 {
@@ -483,26 +511,8 @@ bench_net_test (bool verbose)
                                       &fns, &log);
     assert (net);
     bench_link_t link;
-    bench_net_link_init (&link, NULL);
-    assert (bench_net_connect (net, &link, "/signal") == 0);
-    int server = accept (listener, NULL, NULL);
-    assert (server >= 0);
-    S_TURN_UNTIL (net, link.state == BENCH_LINK_UPGRADING && !link.out_size);
-    char request [1024];
-    ssize_t n = recv (server, request, sizeof (request) - 1, 0);
-    assert (n > 0);
-    request [n] = 0;
-    assert (strstr (request, "GET /signal HTTP/1.1\r\n") == request);
-    //  The 101, with a text frame and a ping right behind it
-    char answer [512];
-    char accept [29];
-    char *key = strstr (request, "Sec-WebSocket-Key: ") + 19;
-    key [24] = 0;
-    bench_ws_accept (key, accept);
-    int size = snprintf (answer, sizeof (answer), "HTTP/1.1 101 Switching "
-                         "Protocols\r\nSec-WebSocket-Accept: %s\r\n\r\n"
-                         "\x81\x05hello\x89\x02hi", accept);
-    assert (send (server, answer, (size_t) size, 0) == size);
+    int server = s_test_upgrade (net, listener, &link,
+                                 "\x81\x05hello\x89\x02hi");
     S_TURN_UNTIL (net, log.messages == 1);
     assert (log.opened == 1 && strcmp (log.last, "hello") == 0);
     //  The ping was answered: a masked pong "hi"
@@ -510,6 +520,7 @@ bench_net_test (bool verbose)
     bench_net_flush (net);
     uint8_t frames [64];
     size_t got = 0;
+    ssize_t n;
     while (got < 8 + 11) {
         n = recv (server, frames + got, sizeof (frames) - got, 0);
         assert (n > 0);
@@ -525,6 +536,41 @@ bench_net_test (bool verbose)
     assert (link.state == BENCH_LINK_CLOSED && link.fd == -1);
     n = recv (server, frames, sizeof (frames), 0);
     assert (n == 8 && frames [0] == 0x88);
+    close (server);
+
+    //  A server that does not read: what the socket does not take waits
+    //  for EPOLLOUT, and every frame arrives whole and in order
+    server = s_test_upgrade (net, listener, &link, "");
+    S_TURN_UNTIL (net, link.state == BENCH_LINK_OPEN);
+    int small = 4096;
+    setsockopt (link.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof (small));
+    char text [1000];
+    for (int i = 0; i < 1000; i++) {
+        memset (text, 'a' + i % 26, sizeof (text));
+        assert (bench_net_send (net, &link, text, sizeof (text)) == 0);
+        bench_net_flush (net);
+    }
+    assert (link.events & EPOLLOUT);            //  it filled up
+    size_t frame_n = 8 + sizeof (text), total = 1000 * frame_n;
+    static uint8_t all [1000 * (8 + 1000)];
+    size_t have = 0;
+    while (have < total) {
+        bench_net_wait (net, bench_net_now () + 1000000);
+        bench_net_dispatch (net);
+        n = recv (server, all + have, total - have, MSG_DONTWAIT);
+        if (n > 0)
+            have += (size_t) n;
+    }
+    for (int i = 0; i < 1000; i++) {
+        const uint8_t *frame = all + (size_t) i * frame_n;
+        assert (frame [0] == 0x81 && frame [1] == (0x80 | 126));
+        assert (frame [2] == 1000 >> 8 && frame [3] == (1000 & 0xff));
+        assert ((frame [8 + 999] ^ frame [4 + (999 & 3)]) == 'a' + i % 26);
+    }
+    assert (!(link.events & EPOLLOUT));         //  drained: reads only
+    bench_net_close (net, &link);
+    n = recv (server, frames, sizeof (frames), 0);
+    assert (n == 8 && frames [0] == 0x88);      //  the close frame
     close (server);
     close (listener);
     bench_net_destroy (&net);
