@@ -255,8 +255,10 @@ class UnderPressure(AlertTest):
         sent = self.fake.wait_sends(4, 5)
         times = [r["time"] for r in sent]
         gaps = [b - a for a, b in zip(times, times[1:])]
-        for gap in gaps:
-            self.assertGreaterEqual(gap, 0.3 - EARLY, gaps)
+        # Sends start 300 ms apart; one arrival can be late (a loaded
+        # machine has delayed one by 0.26 s) and shorten its next gap, so
+        # the whole span is what shows the spacing
+        self.assertGreaterEqual(times[-1] - times[0], 3 * 0.3 - EARLY, gaps)
         # The fifth and sixth messages would break 4 a minute: they wait,
         # and at the stop (whose grace is shorter than that) stay unsent
         server.stop()
