@@ -2,7 +2,8 @@
 """The walls between the source folders (docs/development.md): an actor
 (gateway/, rooms/, notifier/) includes its own headers and common/'s only,
 common/ includes no actor's, app/'s, bench/'s or a test's header, and no
-two modules (a .c with its .h) include each other round a cycle."""
+two modules (a .c with its .h) include each other round a cycle. And no
+file outside tests/ is longer than a reader takes in: 600 lines."""
 
 import os
 import re
@@ -12,6 +13,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ACTORS = ("gateway", "rooms", "notifier")
 SOURCES = ACTORS + ("common", "app", "bench")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+LINES_MAX = 600
 
 
 def includes():
@@ -32,6 +34,17 @@ def includes():
                         os.path.normpath(os.path.join(TOP, header))
                     yield (os.path.relpath(path, TOP),
                            os.path.relpath(found, TOP))
+
+
+def tree_files():
+    """Every file of the tree outside tests/, builds and git's own."""
+    for root, dirs, files in os.walk(TOP):
+        if root == TOP:
+            dirs[:] = [d for d in dirs if d not in ("tests", ".git")
+                       and not d.startswith("build")]
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            yield os.path.relpath(os.path.join(root, name), TOP)
 
 
 def folder(path):
@@ -87,6 +100,17 @@ class Layout(unittest.TestCase):
         for node in sorted(edges):
             if node not in state:
                 visit(node, [node])
+
+
+    def test_no_file_outside_tests_is_over_600_lines(self):
+        count = 0
+        for path in tree_files():
+            with open(os.path.join(TOP, path), "rb") as f:
+                lines = f.read().count(b"\n")
+            count += 1
+            with self.subTest(path=path):
+                self.assertLessEqual(lines, LINES_MAX)
+        self.assertGreater(count, 100)
 
 
 if __name__ == "__main__":
