@@ -141,7 +141,8 @@ gw_out_writeable (gw_self_t *self, gw_session_t *session, struct lws *wsi)
     if (session->closing) {
         lws_close_reason (wsi, (enum lws_close_status) session->close_code,
                           (unsigned char *) session->close_reason,
-                          strlen (session->close_reason));
+                          session->close_reason
+                              ? strlen (session->close_reason) : 0);
         self->lws_wake_until = ev_now (self->loop) + LWS_WAKE_AFTER_CLOSE;
         lws_rx_flow_control (wsi, 1);   //  to read the answer to the close
         return -1;

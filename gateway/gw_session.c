@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 gw_outbuf_t *
 gw_outbuf_new (const void *payload, size_t len)
@@ -33,6 +34,8 @@ gw_session_clear (gw_session_t *self)
 {
     hc_buf_free (&self->rx);
     gw_session_drop_queue (self);
+    free (self->close_reason);
+    self->close_reason = NULL;
 }
 
 void
@@ -54,11 +57,11 @@ gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes)
     if (self->out_bytes + buf->len > max_bytes)
         return -1;
     if (self->ring_len == self->ring_cap) {
-        size_t cap = self->ring_cap ? self->ring_cap * 2 : 8;
+        uint32_t cap = self->ring_cap ? self->ring_cap * 2 : 8;
         gw_outbuf_t **ring = (gw_outbuf_t **) malloc (cap * sizeof (*ring));
         if (!ring)
             return -1;
-        for (size_t i = 0; i < self->ring_len; i++)
+        for (uint32_t i = 0; i < self->ring_len; i++)
             ring [i] = self->ring [(self->ring_head + i) % self->ring_cap];
         free (self->ring);
         self->ring = ring;
@@ -93,9 +96,8 @@ gw_session_rate (gw_session_t *self, double now, double rate, double burst)
         self->tokens = burst;
         self->refilled_at = now;
     }
-    self->tokens += (now - self->refilled_at) * rate;
-    if (self->tokens > burst)
-        self->tokens = burst;
+    double tokens = self->tokens + (now - self->refilled_at) * rate;
+    self->tokens = (float) (tokens > burst ? burst : tokens);
     self->refilled_at = now;
     if (self->tokens >= 1) {
         self->tokens -= 1;
@@ -121,7 +123,8 @@ gw_session_close_after_flush (gw_session_t *self, uint16_t code,
         return;                 //  the first reason wins
     self->closing = true;
     self->close_code = code;
-    snprintf (self->close_reason, sizeof (self->close_reason), "%s", reason);
+    //  A close frame holds at most 123 bytes of reason
+    self->close_reason = strndup (reason, 123);
 }
 
 void
@@ -173,6 +176,7 @@ gw_session_test (bool verbose)
     gw_session_close_after_flush (&session, 1001, "going away");
     gw_session_close_after_flush (&session, 1000, "later reason");
     assert (session.close_code == 1001);
+    assert (strcmp (session.close_reason, "going away") == 0);
     gw_session_clear (&session);
 
     //  Reassembly: a message in one piece is handed over as it is

@@ -56,39 +56,49 @@ typedef struct {
     bool binary;                //  sent as binary frames
 } gw_rx_message_t;
 
+//  One of these per connection, for its whole life: an idle connection's
+//  memory (docs/performance.md) is mostly this and what lws keeps, so
+//  fields are ordered to leave no holes, and the close reason, needed
+//  only at the end, is allocated then.
 typedef struct {
     uint64_t id;                //  connection id (0 until established)
     struct lws *wsi;            //  its lws handle
-    int dialect;                //  hc_dialect_t
-    bool registered;            //  in the gateway's table
-    bool closing;               //  close once the queue is flushed
-    uint16_t close_code;        //  WebSocket close code to send
-    char close_reason [124];    //  and its reason (at most 123 bytes)
+    char *close_reason;         //  WebSocket close reason to send (at most
+                                //  123 bytes), NULL until closing (or
+                                //  if there was no memory for it)
     hc_buf_t rx;                //  fragments of the current message
-    bool rx_binary;             //  the current message is binary
-    bool rx_open;               //  a message has begun and not ended
-    bool rx_mid_frame;          //  lws has more of the current frame
-    bool rx_dropped;            //  the current message is over the rate
-    bool wrote_last;            //  the last WRITEABLE wrote something
     gw_outbuf_t **ring;         //  queued frames, oldest at ring_head
-    size_t ring_cap;
-    size_t ring_head;
-    size_t ring_len;
+    uint32_t ring_cap;
+    uint32_t ring_head;
+    uint32_t ring_len;
+    unsigned flood;             //  frames dropped in a row
     size_t out_bytes;           //  payload bytes queued
-    double tokens;              //  rate limit bucket
+    float tokens;               //  rate limit bucket (at most the burst)
+    uint16_t close_code;        //  WebSocket close code to send
+    uint16_t peer_close_code;   //  close code the client sent (0: none)
     double refilled_at;         //  seconds, event loop time
     double told_at;             //  last rate_limited error sent
     double last_seen;           //  last frame or pong from the client
     double last_app_ping;       //  p2p: last PING (the dialect's heartbeat)
     double pinged_at;           //  last ping we decided to send
+    uint8_t dialect;            //  hc_dialect_t
+    bool registered;            //  in the gateway's table
+    bool closing;               //  close once the queue is flushed
+    bool rx_binary;             //  the current message is binary
+    bool rx_open;               //  a message has begun and not ended
+    bool rx_mid_frame;          //  lws has more of the current frame
+    bool rx_dropped;            //  the current message is over the rate
+    bool wrote_last;            //  the last WRITEABLE wrote something
     bool ping_due;              //  send a ping at the next WRITEABLE
     bool timed_out;             //  dropped for silence
-    unsigned flood;             //  frames dropped in a row
     char peer [HC_ADDR_TEXT];   //  client address (behind a trusted proxy,
                                 //  the one it forwarded), set at the filter
     char via [HC_ADDR_TEXT];    //  that proxy's address, or ""
-    uint16_t peer_close_code;   //  close code the client sent (0: none)
 } gw_session_t;
+
+//  248 bytes are a 256-byte malloc chunk: a field more costs 16 bytes per
+//  connection (docs/performance.md)
+_Static_assert (sizeof (gw_session_t) <= 248, "gw_session_t grew");
 
 //  Frees what the session holds; safe on a zeroed session
 void

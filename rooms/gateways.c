@@ -10,6 +10,8 @@
 
 #include <assert.h>
 
+#define PEER_MAX 63             //  bytes of a client address kept
+
 typedef struct _gw_t gw_t;
 typedef struct _conn_t conn_t;
 
@@ -17,7 +19,8 @@ struct _conn_t {
     gateways_conn_t pub;        //  what callers see; pub.conn is the key
     gw_t *gw;                   //  its gateway
     conn_t *prev, *next;        //  in the gateway's list
-    char peer [64];             //  pub.peer points here
+    char peer [];               //  pub.peer points here: its own length,
+                                //  at most PEER_MAX (one per connection)
 };
 
 struct _gw_t {
@@ -95,10 +98,10 @@ gateways_open (gateways_t *self, uint64_t conn, hc_dialect_t dialect,
     gw_t *gw = s_gateway (self, hc_conn_gateway (conn));
     if (!gw || zhashx_lookup (self->conns, &conn))
         return -1;
-    conn_t *c = (conn_t *) zmalloc (sizeof (conn_t));
+    size_t len = peer.len < PEER_MAX ? peer.len : PEER_MAX;
+    conn_t *c = (conn_t *) zmalloc (sizeof (conn_t) + len + 1);
     c->pub.conn = conn;
     c->pub.dialect = dialect;
-    size_t len = peer.len < sizeof (c->peer) ? peer.len : sizeof (c->peer) - 1;
     if (len)
         memcpy (c->peer, peer.ptr, len);
     c->pub.peer = c->peer;

@@ -19,8 +19,9 @@ typedef struct _qentry_t qentry_t;
 typedef struct {
     uint64_t id;                //  connection id, key of self->conns
     room_t *room;               //  the room it joined
-    char *user;                 //  the name it joined under (owned)
     size_t user_len;
+    char user [];               //  the name it joined under (one block:
+                                //  there is one member per connection)
 } member_t;
 
 struct _qentry_t {
@@ -36,10 +37,11 @@ struct _qentry_t {
 };
 
 struct _room_t {
-    char *name;                 //  key of self->rooms (owned)
+    char *name;                 //  key of self->rooms (in the room's block)
     size_t name_len;
     member_t **members;         //  in join order
     size_t members_n;
+    size_t members_cap;         //  slots in members
     qentry_t *head, *tail;      //  queued frames, oldest first
     size_t queued;              //  frames in the queue
     size_t queued_bytes;        //  bytes in the queue
@@ -129,16 +131,33 @@ s_room_lookup (sig_rooms_t *self, hc_str_t name)
 static room_t *
 s_room_new (sig_rooms_t *self, hc_str_t name)
 {
-    room_t *room = (room_t *) zmalloc (sizeof (room_t));
-    room->name = (char *) zmalloc (name.len + 1);
+    //  The name in the room's block; member slots grow as members come
+    //  (most rooms hold two: each costs its connection, docs/performance.md)
+    room_t *room = (room_t *) zmalloc (sizeof (room_t) + name.len + 1);
+    room->name = (char *) (room + 1);
     memcpy (room->name, name.ptr, name.len);
     room->name_len = name.len;
-    room->members = (member_t **) zmalloc (self->cfg.room_max_members
-                                           * sizeof (member_t *));
     int rc = zhashx_insert (self->rooms, room->name, room);
     assert (rc == 0);
     (void) rc;
     return room;
+}
+
+//  A free member slot in room (it has fewer than room_max_members)
+static void
+s_room_make_space (sig_rooms_t *self, room_t *room)
+{
+    if (room->members_n < room->members_cap)
+        return;
+    size_t cap = room->members_cap ? room->members_cap * 2 : 2;
+    if (cap > self->cfg.room_max_members)
+        cap = self->cfg.room_max_members;
+    member_t **members = (member_t **) zmalloc (cap * sizeof (member_t *));
+    if (room->members_n)
+        memcpy (members, room->members, room->members_n * sizeof (member_t *));
+    free (room->members);
+    room->members = members;
+    room->members_cap = cap;
 }
 
 //  A room lives while it has members or queued frames
@@ -149,7 +168,6 @@ s_room_release_if_empty (sig_rooms_t *self, room_t *room)
         return;
     zhashx_delete (self->rooms, room->name);
     free (room->members);
-    free (room->name);
     free (room);
 }
 
@@ -326,7 +344,6 @@ static void
 s_member_free (sig_rooms_t *self, member_t *member)
 {
     zhashx_delete (self->members, &member->id);
-    free (member->user);
     free (member);
 }
 
@@ -380,10 +397,10 @@ s_join (sig_rooms_t *self, const msg_sig_t *cmd, int64_t now)
     if (!room)
         room = s_room_new (self, cmd->room);
 
-    member_t *member = (member_t *) zmalloc (sizeof (member_t));
+    member_t *member = (member_t *) zmalloc (sizeof (member_t)
+                                             + cmd->user.len + 1);
     member->id = cmd->conn;
     member->room = room;
-    member->user = (char *) zmalloc (cmd->user.len + 1);
     memcpy (member->user, cmd->user.ptr, cmd->user.len);
     member->user_len = cmd->user.len;
     int rc = zhashx_insert (self->members, &member->id, member);
@@ -401,8 +418,10 @@ s_join (sig_rooms_t *self, const msg_sig_t *cmd, int64_t now)
         s_member_free (self, holder);
         s_error (self, replaced, SIG_E_REPLACED, SIG_T_REPLACED);
     }
-    else
+    else {
+        s_room_make_space (self, room);
         room->members [room->members_n++] = member;
+    }
     s_log_membership (self, "room.join", member, holder ? "takeover" : "join");
     s_queue_deliver (self, room, member, now);
 }
@@ -502,12 +521,9 @@ sig_rooms_destroy (sig_rooms_t **self_p)
     }
     for (room_t *room = (room_t *) zhashx_first (self->rooms); room;
          room = (room_t *) zhashx_next (self->rooms)) {
-        for (size_t i = 0; i < room->members_n; i++) {
-            free (room->members [i]->user);
+        for (size_t i = 0; i < room->members_n; i++)
             free (room->members [i]);
-        }
         free (room->members);
-        free (room->name);
         free (room);
     }
     zhashx_destroy (&self->rooms);
