@@ -51,6 +51,22 @@ gw_session_drop_queue (gw_session_t *self)
     self->out_bytes = 0;
 }
 
+size_t
+gw_session_trim (gw_session_t *self)
+{
+    size_t freed = 0;
+    if (!self->rx_open && self->rx.cap) {
+        freed = self->rx.cap;
+        hc_buf_free (&self->rx);
+    }
+    if (!self->ring_len && self->ring) {
+        free (self->ring);
+        self->ring = NULL;
+        self->ring_cap = self->ring_head = 0;
+    }
+    return freed;
+}
+
 int
 gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes)
 {
@@ -156,6 +172,12 @@ gw_session_test (bool verbose)
     gw_outbuf_release (&c);
     gw_outbuf_release (&a);
     gw_outbuf_release (&b);
+    //  Trim keeps what is queued, and a message half received
+    hc_buf_append (&session.rx, "{\"ty", 4);
+    session.rx_open = true;
+    assert (gw_session_trim (&session) == 0 && session.ring && session.rx.len == 4);
+    session.rx_open = false;
+    assert (gw_session_trim (&session) > 0 && !session.rx.data && session.ring);
     gw_session_clear (&session);            //  frees what is still queued
     assert (session.ring_len == 0 && session.out_bytes == 0);
 
@@ -173,6 +195,15 @@ gw_session_test (bool verbose)
     assert (gw_session_rate (&session, now, 10, 5) == GW_RATE_CLOSE);
     //  No limit configured
     assert (gw_session_rate (&session, now, 0, 5) == GW_RATE_OK);
+    //  An empty ring goes at trim, and comes back at the next push
+    gw_outbuf_t *d = gw_outbuf_new ("d", 1);
+    assert (gw_session_push (&session, d, 1000) == 0);
+    gw_outbuf_t *back = gw_session_pop (&session);
+    gw_outbuf_release (&back);
+    assert (gw_session_trim (&session) == 0 && !session.ring);
+    assert (gw_session_push (&session, d, 1000) == 0 && session.ring_len == 1);
+    gw_session_drop_queue (&session);
+    gw_outbuf_release (&d);
     gw_session_close_after_flush (&session, 1001, "going away");
     gw_session_close_after_flush (&session, 1000, "later reason");
     assert (session.close_code == 1001);

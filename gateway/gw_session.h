@@ -109,6 +109,11 @@ void
 //  Queues a frame (taking a reference); -1 if that would exceed max_bytes
 int
     gw_session_push (gw_session_t *self, gw_outbuf_t *buf, size_t max_bytes);
+//  Frees the reassembly buffer and the queue's ring when they hold
+//  nothing (called when a connection has been silent a while, so an idle
+//  one keeps no buffers); returns the reassembly bytes freed
+size_t
+    gw_session_trim (gw_session_t *self);
 //  Frames queued
 static inline size_t
 gw_session_queued (const gw_session_t *self)
