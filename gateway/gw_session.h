@@ -61,8 +61,21 @@ typedef struct {
 //  fields are ordered to leave no holes, and the close reason, needed
 //  only at the end, is allocated then.
 typedef struct {
-    uint64_t id;                //  connection id (0 until established)
+    //  What the liveness scan reads of every connection, four times per
+    //  PING_INTERVAL, first: in one cache line (gw_liveness.h)
+    double last_seen;           //  last frame or pong from the client
+    double pinged_at;           //  last ping we decided to send
     struct lws *wsi;            //  its lws handle
+    uint8_t dialect;            //  hc_dialect_t
+    bool timed_out;             //  dropped for silence
+    bool closing;               //  close once the queue is flushed
+    bool ping_due;              //  send a ping at the next WRITEABLE
+    bool registered;            //  in the gateway's table
+    bool rx_binary;             //  the current message is binary
+    bool rx_open;               //  a message has begun and not ended
+    bool rx_mid_frame;          //  lws has more of the current frame
+    uint64_t id;                //  connection id (0 until established)
+    double last_app_ping;       //  p2p: last PING (the dialect's heartbeat)
     char *close_reason;         //  WebSocket close reason to send (at most
                                 //  123 bytes), NULL until closing (or
                                 //  if there was no memory for it)
@@ -78,19 +91,8 @@ typedef struct {
     uint16_t peer_close_code;   //  close code the client sent (0: none)
     double refilled_at;         //  seconds, event loop time
     double told_at;             //  last rate_limited error sent
-    double last_seen;           //  last frame or pong from the client
-    double last_app_ping;       //  p2p: last PING (the dialect's heartbeat)
-    double pinged_at;           //  last ping we decided to send
-    uint8_t dialect;            //  hc_dialect_t
-    bool registered;            //  in the gateway's table
-    bool closing;               //  close once the queue is flushed
-    bool rx_binary;             //  the current message is binary
-    bool rx_open;               //  a message has begun and not ended
-    bool rx_mid_frame;          //  lws has more of the current frame
     bool rx_dropped;            //  the current message is over the rate
     bool wrote_last;            //  the last WRITEABLE wrote something
-    bool ping_due;              //  send a ping at the next WRITEABLE
-    bool timed_out;             //  dropped for silence
     char peer [HC_ADDR_TEXT];   //  client address (behind a trusted proxy,
                                 //  the one it forwarded), set at the filter
     char via [HC_ADDR_TEXT];    //  that proxy's address, or ""
