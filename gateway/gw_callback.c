@@ -227,11 +227,14 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 //  lws keeps a receive buffer of RX_CHUNK per connection for its whole
-//  life: 8 KiB there doubled an idle client's memory. A longer message
-//  comes in chunks (gw_frames_receive joins them). A send is not cut to
-//  RX_CHUNK (what lws does when tx_packet_size is 0): the kernel takes a
-//  whole frame, or lws keeps the rest.
-#define RX_CHUNK 2048
+//  life, and reads a socket RX_CHUNK at a time: 1 KiB is a third of an
+//  idle client's memory (2 KiB were 4.2 KiB, 8 KiB twice that), and a
+//  longer message comes in chunks (gw_frames_receive joins them): a 1.5 KB
+//  offer costs one recv() and ~2,800 instructions more than at 2 KiB
+//  (docs/performance.md). A send is not cut to RX_CHUNK (what lws does when
+//  tx_packet_size is 0): the kernel takes a whole frame, or lws keeps the
+//  rest.
+#define RX_CHUNK 1024
 #define TX_PACKET_MAX (1024 * 1024)
 
 const struct lws_protocols gw_callback_protocols [] = {

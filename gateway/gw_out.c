@@ -163,6 +163,9 @@ gw_out_ping (gw_self_t *self, gw_session_t *session)
 {
     if (session->closing)
         return;
+    //  Silent for PING_INTERVAL: what it received and sent left no buffer
+    //  behind (an idle connection's memory, docs/performance.md)
+    gw_budget_sub (&self->budget, gw_session_trim (session));
     if (gw_session_queued (session) == 0
     &&  !lws_partial_buffered (session->wsi)) {
         if (s_write_ping (session->wsi))
