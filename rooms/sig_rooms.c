@@ -20,8 +20,7 @@ typedef struct {
     uint64_t id;                //  connection id, key of self->conns
     room_t *room;               //  the room it joined
     size_t user_len;
-    char user [];               //  the name it joined under (one block:
-                                //  there is one member per connection)
+    char user [];               //  the name it joined under, in the block
 } member_t;
 
 struct _qentry_t {
@@ -131,8 +130,7 @@ s_room_lookup (sig_rooms_t *self, hc_str_t name)
 static room_t *
 s_room_new (sig_rooms_t *self, hc_str_t name)
 {
-    //  The name in the room's block; member slots grow as members come
-    //  (most rooms hold two: each costs its connection, docs/performance.md)
+    //  Name in the block, slots grow (most rooms hold two: docs/performance.md)
     room_t *room = (room_t *) zmalloc (sizeof (room_t) + name.len + 1);
     room->name = (char *) (room + 1);
     memcpy (room->name, name.ptr, name.len);
@@ -150,14 +148,13 @@ s_room_make_space (sig_rooms_t *self, room_t *room)
     if (room->members_n < room->members_cap)
         return;
     size_t cap = room->members_cap ? room->members_cap * 2 : 2;
-    if (cap > self->cfg.room_max_members)
-        cap = self->cfg.room_max_members;
-    member_t **members = (member_t **) zmalloc (cap * sizeof (member_t *));
+    room->members_cap = MIN (cap, self->cfg.room_max_members);
+    member_t **members = (member_t **) zmalloc (room->members_cap
+                                                * sizeof (member_t *));
     if (room->members_n)
         memcpy (members, room->members, room->members_n * sizeof (member_t *));
     free (room->members);
     room->members = members;
-    room->members_cap = cap;
 }
 
 //  A room lives while it has members or queued frames
