@@ -4,8 +4,12 @@
 # same client (homecall-bench) in one run, in interleaved rounds
 #
 #   tests/bench/compare.sh [--rounds N] [--duration S] [--pairs N]
-#                          [--idle N] [--build DIR] [--out DIR] [--smoke]
+#                          [--idle N] [--build DIR] [--before DIR]
+#                          [--out DIR] [--smoke]
 #
+# --before DIR: DIR/homecall (another build, e.g. of an older commit) runs
+# in the same rounds, at defaults and at LOG_LEVEL=warn, measured by the
+# same bench: a same-run before/after.
 # Each round starts every server in turn, on 127.0.0.1 and a free port,
 # runs a closed loop of --pairs pairs relaying 1.5 KB offers and answers
 # for --duration seconds with 0 and then with --idle idle joined
@@ -28,6 +32,7 @@ pairs=100
 idle=9000
 build="$top/build"
 out=""
+before=""
 smoke=0
 peer_version=1.0.2
 cache=${HOMECALL_BENCH_CACHE:-$HOME/.cache/homecall-bench}
@@ -39,12 +44,17 @@ while [ $# -gt 0 ]; do
         --pairs) pairs=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
         --build) build=$(cd "$2" && pwd); shift 2 ;;
+        --before) before=$(cd "$2" && pwd); shift 2 ;;
         --out) out=$2; shift 2 ;;
         --smoke) smoke=1; shift ;;
         *) sed -n '2,25p' "$0" >&2; exit 2 ;;
     esac
 done
 servers="homecall homecall-warn bare peerjs"
+if [ -n "$before" ]; then
+    [ -x "$before/homecall" ] || { echo "compare: no $before/homecall" >&2; exit 2; }
+    servers="before before-warn $servers"
+fi
 if [ "$smoke" = 1 ]; then
     rounds=1 duration=2 pairs=5 idle=20
     servers="homecall bare"
@@ -104,7 +114,9 @@ elapsed=$(( $(date +%s) - started ))
 import json, statistics, sys
 path, idle, rounds, duration, pairs, elapsed, servers = sys.argv[1:]
 rows = [json.loads(line) for line in open(path)]
-names = {"homecall": "homecall, defaults (LOG_LEVEL=info)",
+names = {"before": "before (--before), defaults (LOG_LEVEL=info)",
+         "before-warn": "before (--before), LOG_LEVEL=warn",
+         "homecall": "homecall, defaults (LOG_LEVEL=info)",
          "homecall-warn": "homecall, LOG_LEVEL=warn",
          "bare": "bare lws-on-libev relay",
          "peerjs": "PeerJS server (npm peer)"}
@@ -157,7 +169,7 @@ if named:
     print("| homecall, per thread (us per relayed msg, 0 idle) | %s |"
           % " | ".join(named))
     print("|---|%s" % ("---|" * len(named)))
-    for s in ("homecall", "homecall-warn"):
+    for s in ("before", "before-warn", "homecall", "homecall-warn"):
         if any(k[0] == s for k in threads):
             print("| %s | %s |" % (names[s], " | ".join(
                 "%.1f" % statistics.median(threads[(s, n)])

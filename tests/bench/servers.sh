@@ -17,16 +17,18 @@ free_port () {
     /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts server $1 (homecall, homecall-warn, bare, peerjs) on port $2 in
+# Starts server $1 (homecall, homecall-warn, before, before-warn: the
+# --before build's homecall, bare, peerjs) on port $2 in
 # the background, as "${run[@]}" says (chrt, or nothing); sets server_pid,
 # waits until the port takes connections. Uses $build, $out and $peerjs.
 start_server () {
     name=$1 port=$2 log="$out/$1.log"
     case "$name" in
-        homecall|homecall-warn)
-            level=info
-            [ "$name" = homecall-warn ] && level=warn
-            "${run[@]}" "$build/homecall" --ws-host 127.0.0.1 --ws-port "$port" \
+        homecall|homecall-warn|before|before-warn)
+            level=info binary="$build/homecall"
+            case "$name" in *-warn) level=warn ;; esac
+            case "$name" in before*) binary="$before/homecall" ;; esac
+            "${run[@]}" "$binary" --ws-host 127.0.0.1 --ws-port "$port" \
                 --rate-limit 0 --max-connections-per-ip 0 \
                 --max-connections 20000 --observer-endpoint "" \
                 --log-level "$level" --log-format json >"$log" 2>&1 &
